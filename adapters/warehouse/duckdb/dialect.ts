@@ -1,0 +1,27 @@
+import type { LogicalType } from '../../../src/warehouse/types.js';
+import { AnsiDialect } from '../ansi-dialect.js';
+
+const TYPE_NAMES: Record<LogicalType, string> = {
+  boolean: 'BOOLEAN',
+  integer: 'INTEGER',
+  bigint: 'BIGINT',
+  double: 'DOUBLE',
+  // DuckDB's bare DECIMAL is DECIMAL(18,3), which silently rounds; 38 digits is the widest.
+  decimal: 'DECIMAL(38, 9)',
+  text: 'VARCHAR',
+  date: 'DATE',
+  timestamp: 'TIMESTAMP',
+  json: 'JSON',
+};
+
+export class DuckDbDialect extends AnsiDialect {
+  readonly name = 'duckdb';
+
+  typeName(type: LogicalType): string {
+    return TYPE_NAMES[type];
+  }
+
+  sha256(expr: string): string {
+    return `sha256(${expr})`;
+  }
+}

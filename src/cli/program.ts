@@ -1,0 +1,141 @@
+/**
+ * The `cdp` command line. Thin: parses flags, calls the core, renders output.
+ */
+import { Command, Option } from 'commander';
+import YAML from 'yaml';
+import { CdpError, EXIT_BAD_INPUT, EXIT_FAILURE, formatError } from '../errors.js';
+import { redact } from '../project/secrets.js';
+import { commandCompile, commandDebug, commandGenerate, commandInit, commandLs, commandRun } from './commands.js';
+
+export interface GlobalOptions {
+  projectDir: string;
+  target?: string;
+  select?: string[];
+  exclude?: string[];
+  threads?: number;
+  json?: boolean;
+  debug?: boolean;
+  vars?: Record<string, unknown>;
+  fullRefresh?: boolean;
+}
+
+function parseVars(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = YAML.parse(text);
+  } catch (err) {
+    throw new CdpError(`--vars is not valid YAML or JSON: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, { hint: `e.g. --vars '{start_date: "2026-01-01"}'` });
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new CdpError('--vars must be a mapping', { hint: `e.g. --vars '{start_date: "2026-01-01"}'` });
+  return value as Record<string, unknown>;
+}
+
+function parseThreads(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new CdpError(`--threads must be a whole number of at least 1, not "${text}"`);
+  return n;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function withCommon(cmd: Command, opts: { selection?: boolean } = {}): Command {
+  cmd
+    .option('--project-dir <dir>', 'project directory', process.cwd())
+    .option('--target <name>', 'target from cdp.config.yaml (default: its `target`)')
+    .option('--vars <yaml>', 'override vars, as YAML or JSON')
+    .option('--json', 'machine-readable output on stdout')
+    .option('--debug', 'show stack traces and extra detail');
+  if (opts.selection) {
+    cmd
+      .option('-s, --select <selector...>', 'nodes to include (dbt grammar: name, +name, name+, tag:x, path:dir, config.materialized:table)', collect)
+      .option('--exclude <selector...>', 'nodes to leave out', collect);
+  }
+  return cmd;
+}
+
+function normalise(raw: Record<string, unknown>): GlobalOptions {
+  const flat = (v: unknown) => (Array.isArray(v) ? v.flat().map(String) : undefined);
+  return {
+    projectDir: String(raw.projectDir ?? process.cwd()),
+    target: raw.target as string | undefined,
+    select: flat(raw.select),
+    exclude: flat(raw.exclude),
+    threads: raw.threads === undefined ? undefined : parseThreads(String(raw.threads)),
+    json: Boolean(raw.json),
+    debug: Boolean(raw.debug),
+    vars: raw.vars === undefined ? undefined : parseVars(String(raw.vars)),
+    fullRefresh: Boolean(raw.fullRefresh),
+  };
+}
+
+let debugMode = process.argv.includes('--debug');
+
+function action(fn: (opts: GlobalOptions, args: string[]) => Promise<number>) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const raw = cmd.opts();
+    debugMode = Boolean(raw.debug) || debugMode;
+    const positional = args.slice(0, -2).filter((a): a is string => typeof a === 'string');
+    const code = await fn(normalise(raw), positional);
+    process.exitCode = code;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('cdp')
+    .description('composable-cdp: model, unify and activate customer data inside your own warehouse')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .exitOverride();
+
+  withCommon(program.command('init').argument('[dir]', 'directory to create', '.').description('scaffold a new project that runs as is')).action(action((o, [dir]) => commandInit(o, dir ?? '.')));
+  withCommon(program.command('compile').description('render every model and test, write target/manifest.json and target/compiled/ (never connects)'), { selection: true }).action(action(commandCompile));
+  const threads = () => new Option('--threads <n>', 'how many nodes to build at once');
+  const fullRefresh = () => new Option('--full-refresh', 'rebuild incremental models from scratch');
+  withCommon(program.command('run').description('build models in DAG order'), { selection: true }).addOption(threads()).addOption(fullRefresh()).action(action((o) => commandRun(o, 'run')));
+  withCommon(program.command('test').description('run data tests'), { selection: true }).addOption(threads()).action(action((o) => commandRun(o, 'test')));
+  withCommon(program.command('seed').description('load seeds/*.csv'), { selection: true }).addOption(threads()).action(action((o) => commandRun(o, 'seed')));
+  withCommon(program.command('build').description('seed, run and test in DAG order'), { selection: true }).addOption(threads()).addOption(fullRefresh()).action(action((o) => commandRun(o, 'build')));
+  withCommon(program.command('ls').description('list nodes'), { selection: true })
+    .addOption(new Option('--resource-type <type>', 'only this kind').choices(['model', 'seed', 'test', 'source']))
+    .action(action((o) => commandLs(o, program.commands.find((c) => c.name() === 'ls')!.opts().resourceType)));
+  withCommon(program.command('debug').description('show the resolved config (secrets redacted) and check the warehouse connection')).action(action(commandDebug));
+  withCommon(program.command('generate').description('write the demo data set (raw CSVs and ground truth) into seeds/'))
+    .option('--people <n>', 'number of people', '1000')
+    .option('--seed <n>', 'random seed', '42')
+    .option('--out <dir>', 'output directory (default: <project>/seeds)')
+    .action(action((o) => {
+      const own = program.commands.find((c) => c.name() === 'generate')!.opts();
+      return commandGenerate(o, { people: Number(own.people), seed: Number(own.seed), out: own.out });
+    }));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  const e = err as { code?: string; exitCode?: number };
+  if (typeof e?.code === 'string' && e.code.startsWith('commander.')) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    return EXIT_BAD_INPUT;
+  }
+  if (err instanceof CdpError) {
+    process.stderr.write(redact(formatError(err)) + '\n');
+    if (debugMode && err.stack) process.stderr.write(redact(err.stack) + '\n');
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`error: ${redact(message)}\n`);
+  if (debugMode && err instanceof Error && err.stack) process.stderr.write(redact(err.stack) + '\n');
+  else process.stderr.write('  (run again with --debug for a stack trace)\n');
+  return EXIT_FAILURE;
+}

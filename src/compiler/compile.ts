@@ -1,0 +1,416 @@
+/**
+ * Project -> Graph of compiled nodes. Never connects to a warehouse: the dialect is only
+ * used to quote names.
+ */
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { CdpError, CdpErrors, type SourceLocation } from '../errors.js';
+import { resolveTarget, type ResolvedTarget } from '../project/config.js';
+import { asList, type ResourceProps, type TestDecl } from '../project/properties.js';
+import { loadProject, type Project } from '../project/project.js';
+import { didYouMean } from '../project/schema.js';
+import { referencedEnvVars } from '../project/secrets.js';
+import { genericTestSql, parseTestTarget, splitTestEntry, testName } from '../testing/generic-tests.js';
+import { dialectFor } from '../warehouse/registry.js';
+import type { Dialect, Relation } from '../warehouse/types.js';
+import { materializationNames, getMaterialization } from '../materializations/registry.js';
+import { Graph, type GraphNode } from './graph.js';
+import { inlineEphemerals } from './ephemeral.js';
+import { TemplateEngine, type RenderScope } from './templates.js';
+
+export interface CompileOptions {
+  projectDir: string;
+  target?: string;
+  vars?: Record<string, unknown>;
+}
+
+export interface CompiledProject {
+  project: Project;
+  target: ResolvedTarget;
+  dialect: Dialect;
+  graph: Graph;
+  /** All node ids, parents first. */
+  order: string[];
+  vars: Record<string, unknown>;
+  /** Renders a model's SQL with ephemeral parents inlined. */
+  renderModel(node: GraphNode, isIncremental: boolean): string;
+}
+
+/** Helper modules are loaded once per process, whatever number of compiles run. */
+const helperModuleCache = new Map<string, Promise<Record<string, unknown>>>();
+
+async function loadHelperModule(absPath: string): Promise<Record<string, unknown>> {
+  let pending = helperModuleCache.get(absPath);
+  if (!pending) {
+    pending = (async () => {
+      if (absPath.endsWith('.ts')) {
+        const { tsImport } = await import('tsx/esm/api');
+        return (await tsImport(pathToFileURL(absPath).href, import.meta.url)) as Record<string, unknown>;
+      }
+      return (await import(pathToFileURL(absPath).href)) as Record<string, unknown>;
+    })();
+    helperModuleCache.set(absPath, pending);
+  }
+  return pending;
+}
+
+export async function compileProject(opts: CompileOptions): Promise<CompiledProject> {
+  const project = loadProject(opts.projectDir);
+  const target = resolveTarget(project.config, opts.target, { secrets: false });
+  const dialect = await dialectFor(target.type);
+  const engine = new TemplateEngine();
+  for (const partial of project.partials) engine.registerPartial(partial.name, partial.text, partial.path);
+  for (const mod of project.helperModules) await registerHelpers(engine, mod.absPath, mod.path);
+
+  const vars = { ...project.config.vars, ...(opts.vars ?? {}) };
+  const compiler = new Compiler(project, target, dialect, engine, vars);
+  return compiler.compile();
+}
+
+async function registerHelpers(engine: TemplateEngine, absPath: string, file: string): Promise<void> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = await loadHelperModule(absPath);
+  } catch (err) {
+    throw new CdpError(`could not load helper module: ${err instanceof Error ? err.message : String(err)}`, { location: { file } });
+  }
+  const exported = (mod.default && typeof mod.default === 'object' ? mod.default : mod) as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(exported)) {
+    if (typeof fn !== 'function') continue;
+    if (engine.hasHelper(name)) throw new CdpError(`helper "${name}" is already defined`, { location: { file }, hint: 'rename it; built-in helpers (ref, source, config, var, env, is_incremental) cannot be replaced' });
+    engine.registerHelper(name, fn as Handlebars.HelperDelegate);
+  }
+}
+
+class Compiler {
+  private readonly graph = new Graph();
+  private readonly problems: CdpError[] = [];
+  private readonly byName = new Map<string, GraphNode>();
+  private readonly sourceIndex = new Map<string, GraphNode>();
+  private readonly secretEnvVars: Set<string>;
+
+  constructor(
+    private readonly project: Project,
+    private readonly target: ResolvedTarget,
+    private readonly dialect: Dialect,
+    private readonly engine: TemplateEngine,
+    private readonly vars: Record<string, unknown>,
+  ) {
+    this.secretEnvVars = new Set(referencedEnvVars(readFileSync(project.config.dir + '/cdp.config.yaml', 'utf8')));
+  }
+
+  private attempt(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof CdpErrors) this.problems.push(...err.errors);
+      else if (err instanceof CdpError) this.problems.push(err);
+      else throw err;
+    }
+  }
+
+  private check(): void {
+    if (this.problems.length) throw this.problems.length === 1 ? this.problems[0] : new CdpErrors(this.problems);
+  }
+
+  compile(): CompiledProject {
+    const props = this.indexProperties();
+    this.addSources();
+    this.addSeeds(props);
+    this.addModels(props);
+    this.check();
+    this.resolveDependencies();
+    this.check();
+    this.addTests(props);
+    this.check();
+    const order = this.graph.topologicalOrder();
+    for (const id of order) {
+      const node = this.graph.get(id);
+      if (node.resourceType === 'model') this.attempt(() => (node.compiledSql = this.renderModel(node, false)));
+    }
+    this.check();
+    return {
+      project: this.project,
+      target: this.target,
+      dialect: this.dialect,
+      graph: this.graph,
+      order,
+      vars: this.vars,
+      renderModel: (node, inc) => this.renderModel(node, inc),
+    };
+  }
+
+  private indexProperties(): Map<string, ResourceProps> {
+    const out = new Map<string, ResourceProps>();
+    for (const r of this.project.resources) {
+      const key = `${r.kind}:${r.name}`;
+      const prior = out.get(key);
+      if (prior) {
+        this.problems.push(new CdpError(`${r.kind} "${r.name}" is described twice`, { location: r.location, hint: `also described at ${prior.location.file}:${prior.location.line}` }));
+        continue;
+      }
+      out.set(key, r);
+    }
+    return out;
+  }
+
+  private claimName(node: GraphNode): boolean {
+    const prior = this.byName.get(node.name);
+    if (prior) {
+      this.problems.push(new CdpError(`two resources are named "${node.name}"`, { location: node.location, hint: `the other is ${prior.path}; model and seed names must be unique` }));
+      return false;
+    }
+    this.byName.set(node.name, node);
+    return true;
+  }
+
+  private addSources(): void {
+    for (const src of this.project.sources) {
+      const id = `source.${src.sourceName}.${src.name}`;
+      if (this.graph.nodes.has(id)) {
+        this.problems.push(new CdpError(`source table ${src.sourceName}.${src.name} is declared twice`, { location: src.location }));
+        continue;
+      }
+      const node: GraphNode = {
+        id, name: `${src.sourceName}.${src.name}`, resourceType: 'source', path: src.location.file, location: src.location,
+        relation: { schema: src.schema, name: src.identifier }, config: {}, tags: [], description: src.description,
+        columns: src.columns, dependsOn: [], sourceName: src.sourceName,
+      };
+      this.graph.add(node);
+      this.sourceIndex.set(`${src.sourceName}.${src.name}`, node);
+    }
+  }
+
+  private addSeeds(props: Map<string, ResourceProps>): void {
+    for (const file of this.project.seeds) {
+      const p = props.get(`seed:${file.name}`);
+      const config = { ...(p?.config ?? {}) };
+      if (config.enabled === false) continue;
+      const node: GraphNode = {
+        id: `seed.${file.name}`, name: file.name, resourceType: 'seed', path: file.path, location: { file: file.path },
+        relation: { schema: (config.schema as string) ?? this.project.config.seedSchema ?? this.target.schema, name: (config.alias as string) ?? file.name },
+        config: { materialized: 'seed', ...config }, tags: [...asList(config.tags), ...(p?.tags ?? [])], description: p?.description,
+        columns: p?.columns ?? [], dependsOn: [], seedFile: file.absPath,
+      };
+      if (this.claimName(node)) this.graph.add(node);
+    }
+    this.reportOrphans(props, 'seed');
+  }
+
+  private reportOrphans(props: Map<string, ResourceProps>, kind: 'model' | 'seed'): void {
+    for (const r of props.values()) {
+      if (r.kind !== kind || this.byName.get(r.name)?.resourceType === kind) continue;
+      if (r.config.enabled === false) continue;
+      const near = didYouMean(r.name, [...this.byName.values()].filter((n) => n.resourceType === kind).map((n) => n.name));
+      this.problems.push(new CdpError(`${kind} "${r.name}" is described but there is no ${kind === 'model' ? `models/**/${r.name}.sql` : `seeds/${r.name}.csv`}`, {
+        location: r.location, hint: near ? `did you mean "${near}"?` : `create the file or remove this entry`,
+      }));
+    }
+  }
+
+  private addModels(props: Map<string, ResourceProps>): void {
+    const defaults = this.project.config.modelDefaults;
+    const kinds = materializationNames();
+    for (const file of this.project.models) {
+      this.attempt(() => {
+        const template = this.engine.parse(file.text, file.path);
+        const p = props.get(`model:${file.name}`);
+        const config: Record<string, unknown> = { materialized: defaults.materialized, ...(p?.config ?? {}), ...template.analysis.config };
+        if (config.enabled === false) return;
+        const configLoc: SourceLocation = template.analysis.config.materialized !== undefined
+          ? { file: file.path, line: template.analysis.configLine }
+          : p?.location ?? { file: file.path };
+        const kind = String(config.materialized);
+        const mat = kinds.includes(kind) ? getMaterialization(kind) : undefined;
+        if (!mat) {
+          const near = didYouMean(kind, kinds);
+          throw new CdpError(`unknown materialization "${kind}"`, { location: { ...configLoc, key: 'materialized' }, hint: `${near ? `did you mean "${near}"? ` : ''}available: ${kinds.join(', ')}` });
+        }
+        const node: GraphNode = {
+          id: `model.${file.name}`, name: file.name, resourceType: 'model', path: file.path, location: { file: file.path },
+          relation: mat.inline ? undefined : { schema: (config.schema as string) ?? defaults.schema ?? this.target.schema, name: (config.alias as string) ?? file.name },
+          config, tags: [...new Set([...defaults.tags, ...asList(config.tags), ...(p?.tags ?? [])])], description: p?.description,
+          columns: p?.columns ?? [], dependsOn: [], template,
+        };
+        for (const problem of mat.validate?.(node) ?? []) throw new CdpError(problem, { location: configLoc });
+        if (this.claimName(node)) this.graph.add(node);
+      });
+    }
+    this.reportOrphans(props, 'model');
+  }
+
+  private lookupRef(name: string, loc: SourceLocation): GraphNode {
+    const node = this.byName.get(name);
+    if (node) return node;
+    const near = didYouMean(name, this.byName.keys());
+    throw new CdpError(`ref to unknown model or seed "${name}"`, { location: loc, hint: near ? `did you mean "${near}"?` : 'check the name against models/**/*.sql and seeds/*.csv' });
+  }
+
+  private lookupSource(source: string, table: string, loc: SourceLocation): GraphNode {
+    const node = this.sourceIndex.get(`${source}.${table}`);
+    if (node) return node;
+    const near = didYouMean(`${source}.${table}`, this.sourceIndex.keys());
+    throw new CdpError(`unknown source "${source}.${table}"`, { location: loc, hint: near ? `did you mean "${near.replace('.', '" "')}"?` : 'declare it under sources: in a models/**/*.yml file' });
+  }
+
+  private resolveDependencies(): void {
+    for (const node of this.graph.nodes.values()) {
+      if (node.resourceType !== 'model' || !node.template) continue;
+      this.attempt(() => {
+        const deps = new Set<string>();
+        const { analysis } = node.template!;
+        for (const r of analysis.refs) deps.add(this.lookupRef(r.name, { file: node.path, line: r.line, column: r.column }).id);
+        for (const s of analysis.sources) deps.add(this.lookupSource(s.source, s.table, { file: node.path, line: s.line, column: s.column }).id);
+        if (analysis.dynamic) for (const id of this.discoverByRendering(node)) deps.add(id);
+        deps.delete(node.id);
+        if (analysis.refs.some((r) => r.name === node.name)) {
+          throw new CdpError(`model "${node.name}" refs itself`, { location: node.location, hint: 'use {{this}} to refer to the model\'s own table (e.g. in incremental models)' });
+        }
+        node.dependsOn = [...deps];
+      });
+    }
+  }
+
+  /** Dynamic refs (non-literal arguments) are found by rendering once with recording helpers. */
+  private discoverByRendering(node: GraphNode): string[] {
+    const found: string[] = [];
+    this.engine.render(node.template!, {
+      ...this.scopeFor(node, false),
+      ref: (name, loc) => (found.push(this.lookupRef(name, loc).id), '__ref__'),
+      source: (s, t, loc) => (found.push(this.lookupSource(s, t, loc).id), '__source__'),
+    });
+    return found;
+  }
+
+  private scopeFor(node: GraphNode, isIncremental: boolean): RenderScope {
+    return {
+      file: node.path,
+      isIncremental,
+      thisRelation: node.relation ? this.dialect.relation(node.relation) : node.name,
+      ref: (name, loc) => {
+        const dep = this.lookupRef(name, loc);
+        if (!node.dependsOn.includes(dep.id)) {
+          throw new CdpError(`ref "${name}" was not known when the DAG was built`, { location: loc, hint: 'make the ref argument a literal string, or reference it literally elsewhere in the model' });
+        }
+        return dep.relation ? this.dialect.relation(dep.relation) : ephemeralCteName(dep.name);
+      },
+      source: (s, t, loc) => this.dialect.relation(this.lookupSource(s, t, loc).relation!),
+      variable: (name, fallback, hasFallback, loc) => {
+        if (name in this.vars) return this.vars[name];
+        if (hasFallback) return fallback;
+        const near = didYouMean(name, Object.keys(this.vars));
+        throw new CdpError(`var "${name}" is not defined`, { location: loc, hint: `${near ? `did you mean "${near}"? ` : ''}define it under vars: in cdp.config.yaml, pass --vars '{${name}: ...}', or give a default: {{var "${name}" "default"}}` });
+      },
+      env: (name, fallback, hasFallback, loc) => {
+        if (this.secretEnvVars.has(name)) {
+          throw new CdpError(`env "${name}" is used as a secret in cdp.config.yaml and cannot be rendered into SQL`, { location: loc, hint: 'secrets stay in target settings; use a different variable for values that may appear in SQL' });
+        }
+        const value = process.env[name];
+        if (value !== undefined) return value;
+        if (hasFallback) return fallback;
+        throw new CdpError(`environment variable ${name} is not set`, { location: loc, hint: `export ${name}=... or give a default: {{env "${name}" "default"}}` });
+      },
+    };
+  }
+
+  private renderModel(node: GraphNode, isIncremental: boolean): string {
+    const sql = this.engine.render(node.template!, this.scopeFor(node, isIncremental));
+    const ephemerals = this.ephemeralAncestors(node);
+    if (ephemerals.length === 0) return sql;
+    return inlineEphemerals(sql, ephemerals.map((e) => ({ name: ephemeralCteName(e.name), sql: e.compiledSql ?? this.engine.render(e.template!, this.scopeFor(e, false)) })));
+  }
+
+  /** Ephemeral models this node reaches through other ephemerals, parents first. */
+  private ephemeralAncestors(node: GraphNode): GraphNode[] {
+    const out: GraphNode[] = [];
+    const seen = new Set<string>();
+    const visit = (n: GraphNode) => {
+      for (const depId of n.dependsOn) {
+        const dep = this.graph.get(depId);
+        if (dep.resourceType !== 'model' || dep.relation || seen.has(dep.id)) continue;
+        seen.add(dep.id);
+        visit(dep);
+        out.push(dep);
+      }
+    };
+    visit(node);
+    return out;
+  }
+
+  private addTests(props: Map<string, ResourceProps>): void {
+    const used = new Set<string>();
+    const uniqueName = (base: string) => {
+      let name = base;
+      for (let i = 2; used.has(name); i++) name = `${base}_${i}`;
+      used.add(name);
+      return name;
+    };
+    const attach = (parent: GraphNode, decls: TestDecl[]) => {
+      for (const decl of decls) {
+        this.attempt(() => {
+          if (!parent.relation) throw new CdpError(`tests cannot be attached to ephemeral model "${parent.name}"`, { location: decl.location });
+          const { type, args } = splitTestEntry(decl.raw, decl.location);
+          const extraDeps: string[] = [];
+          const sql = genericTestSql({
+            type, args, column: decl.column, location: decl.location, dialect: this.dialect,
+            relation: this.dialect.relation(parent.relation),
+            resolveRelation: (to) => {
+              const t = parseTestTarget(to);
+              const dep = 'ref' in t ? this.lookupRef(t.ref, decl.location) : this.lookupSource(t.source, t.table, decl.location);
+              if (!dep.relation) throw new CdpError(`relationships test cannot point at ephemeral model "${dep.name}"`, { location: decl.location });
+              extraDeps.push(dep.id);
+              return this.dialect.relation(dep.relation);
+            },
+          });
+          const severity = args.severity ?? 'error';
+          if (severity !== 'error' && severity !== 'warn') throw new CdpError(`severity must be "error" or "warn", not "${String(severity)}"`, { location: decl.location });
+          const name = uniqueName(testName(type, parent.name.replace('.', '_'), decl.column, args));
+          this.graph.add({
+            id: `test.${name}`, name, resourceType: 'test', path: decl.location.file, location: decl.location, config: { severity },
+            tags: parent.tags, columns: [], dependsOn: [parent.id, ...extraDeps], compiledSql: sql,
+            test: { kind: 'generic', type, severity, attachedTo: parent.id, column: decl.column },
+          });
+        });
+      }
+    };
+    for (const node of [...this.graph.nodes.values()]) {
+      if (node.resourceType === 'source') {
+        const src = this.project.sources.find((s) => `source.${s.sourceName}.${s.name}` === node.id);
+        attach(node, src?.tests ?? []);
+      } else if (node.resourceType === 'model' || node.resourceType === 'seed') {
+        attach(node, props.get(`${node.resourceType}:${node.name}`)?.tests ?? []);
+      }
+    }
+    for (const file of this.project.singularTests) this.attempt(() => this.addSingularTest(file.name, file.path, file.text, uniqueName));
+  }
+
+  private addSingularTest(name: string, path: string, text: string, uniqueName: (n: string) => string): void {
+    const template = this.engine.parse(text, path);
+    const config = template.analysis.config;
+    const severity = (config.severity as string | undefined) ?? 'error';
+    if (severity !== 'error' && severity !== 'warn') throw new CdpError(`severity must be "error" or "warn"`, { location: { file: path, line: template.analysis.configLine } });
+    const node: GraphNode = {
+      id: `test.${uniqueName(name)}`, name, resourceType: 'test', path, location: { file: path }, config: { severity },
+      tags: asList(config.tags), columns: [], dependsOn: [], template,
+      test: { kind: 'singular', type: 'singular', severity },
+    };
+    const deps = new Set<string>();
+    for (const r of template.analysis.refs) deps.add(this.lookupRef(r.name, { file: path, line: r.line, column: r.column }).id);
+    for (const s of template.analysis.sources) deps.add(this.lookupSource(s.source, s.table, { file: path, line: s.line, column: s.column }).id);
+    node.dependsOn = [...deps];
+    if (template.analysis.dynamic) node.dependsOn.push(...this.discoverByRendering(node));
+    node.compiledSql = this.renderModel(node, false);
+    const attached = node.dependsOn.filter((d) => this.graph.get(d).resourceType !== 'test');
+    if (attached.length === 1) node.test!.attachedTo = attached[0];
+    this.graph.add(node);
+  }
+}
+
+export function ephemeralCteName(model: string): string {
+  return `__cdp_ephemeral_${model}`;
+}
+
+export function relationOf(node: GraphNode): Relation {
+  if (!node.relation) throw new Error(`${node.id} has no relation`);
+  return node.relation;
+}

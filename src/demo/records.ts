@@ -1,0 +1,313 @@
+/**
+ * Turns one true Person into the raw records each source system would hold about them. Each
+ * source sees a different subset of identifiers, typed differently: that is what identity
+ * resolution has to undo, and the ground truth records who really owns every row.
+ */
+import { emailOrJunk, messyCompanyName, messyDomain, messyEmail, messyFirstName, messyLastName, phoneOrJunk } from './messy.js';
+import type { Job, Person, Phone } from './people.js';
+import { IdSequence, type Rng } from './random.js';
+import type { SourceWriter } from './csv-writer.js';
+import { DAY, HOUR, formatTimestamp as ts, REFERENCE_TS } from './time.js';
+import { JUNK_USER_IDS, SUBSCRIPTION_SOURCES, TICKET_STATUSES, TICKET_SUBJECTS } from './vocab.js';
+
+export interface SourceWriters {
+  contacts: SourceWriter;
+  orders: SourceWriter;
+  events: SourceWriter;
+  tickets: SourceWriter;
+  subscriptions: SourceWriter;
+}
+
+/**
+ * Id space per person. Volumes are random, so these are generous multiples of the means
+ * (a single person can exceed them; the total cannot realistically) plus a fixed floor.
+ */
+const ID_SPACE_PER_PERSON = { contacts: 10, orders: 40, events: 200, tickets: 10, subscriptions: 10, devices: 10 } as const;
+const ID_SPACE_FLOOR = 100_000;
+
+const ORDER_STATUSES: readonly (readonly [string, number])[] = [
+  ['completed', 88],
+  ['refunded', 7],
+  ['cancelled', 5],
+];
+
+export class RecordFactory {
+  private readonly contactIds: IdSequence;
+  private readonly orderIds: IdSequence;
+  private readonly eventIds: IdSequence;
+  private readonly ticketIds: IdSequence;
+  private readonly subscriptionIds: IdSequence;
+  private readonly deviceIds: IdSequence;
+  /** Shared in-store tablets: many customers log in on them, so one anonymous_id spans people. */
+  private readonly kioskIds: string[] = [];
+  private readonly deviceMask: number;
+
+  constructor(
+    people: number,
+    private readonly rng: Rng,
+    private readonly out: SourceWriters,
+  ) {
+    this.contactIds = new IdSequence('CT', people * ID_SPACE_PER_PERSON.contacts + ID_SPACE_FLOOR, rng);
+    this.orderIds = new IdSequence('O', people * ID_SPACE_PER_PERSON.orders + ID_SPACE_FLOOR, rng);
+    this.eventIds = new IdSequence('E', people * ID_SPACE_PER_PERSON.events + ID_SPACE_FLOOR, rng);
+    this.ticketIds = new IdSequence('T', people * ID_SPACE_PER_PERSON.tickets + ID_SPACE_FLOOR, rng);
+    this.subscriptionIds = new IdSequence('S', people * ID_SPACE_PER_PERSON.subscriptions + ID_SPACE_FLOOR, rng);
+    this.deviceIds = new IdSequence('', people * ID_SPACE_PER_PERSON.devices + ID_SPACE_FLOOR, rng);
+    this.deviceMask = rng.u32();
+    const kiosks = Math.max(2, Math.ceil(people / 25000));
+    for (let i = 0; i < kiosks; i++) this.kioskIds.push(this.anonymousId());
+  }
+
+  emit(p: Person): void {
+    this.contacts(p);
+    this.orders(p);
+    this.events(p);
+    this.tickets(p);
+    this.subscriptions(p);
+  }
+
+  // ---- CRM -------------------------------------------------------------------------------
+
+  private contacts(p: Person): void {
+    const rng = this.rng;
+    const b2b = p.jobs.length > 0;
+    if (!b2b && !rng.chance(0.85)) return;
+
+    const moved = p.jobs.length === 2 ? p.jobs[1] : undefined;
+    const createdAt = Math.min(p.firstSeenAt + rng.int(5 * DAY), REFERENCE_TS - DAY);
+    // An employer change shows up either as a fresh contact or as an edit of the existing one.
+    const editInPlace = moved !== undefined && rng.chance(0.3);
+    const firstJob = editInPlace ? moved : p.jobs[0];
+    const editFloor = editInPlace ? moved!.startAt : createdAt;
+    const editCeiling = moved && !editInPlace ? moved.startAt - HOUR : REFERENCE_TS - HOUR;
+    const updatedAt = editFloor + rng.int(Math.max(1, editCeiling - editFloor));
+    const mainEmail = firstJob && rng.chance(0.85) ? firstJob.workEmail : rng.chance(0.1) && p.altEmail ? p.altEmail : p.email;
+    this.contact(p, createdAt, updatedAt, mainEmail, firstJob, 0.02);
+
+    if (moved && !editInPlace) {
+      const c = Math.min(moved.startAt + rng.int(5 * DAY), REFERENCE_TS - HOUR);
+      this.contact(p, c, c + rng.int(Math.max(1, REFERENCE_TS - c)), moved.workEmail, moved, 0.01);
+    }
+
+    // Duplicates: another rep or an import created the same person again.
+    const r = rng.next();
+    const dups = r < 0.04 ? 2 : r < 0.2 ? 1 : 0;
+    for (let i = 0; i < dups; i++) {
+      const c = createdAt + rng.int(Math.max(1, REFERENCE_TS - HOUR - createdAt));
+      const u = c + rng.int(Math.max(1, REFERENCE_TS - c));
+      const job = jobAt(p, c);
+      const pickEmail = rng.next();
+      const email = pickEmail < 0.5 ? mainEmail : pickEmail < 0.85 ? p.altEmail ?? (job ? job.workEmail : p.email) : null;
+      this.contact(p, c, u, email, job, 0.03);
+    }
+  }
+
+  private contact(p: Person, createdAt: number, updatedAt: number, email: string | null, job: Job | undefined, junkRate: number): void {
+    const rng = this.rng;
+    const phone = this.phoneFor(p);
+    this.out.contacts.add(p.id, [
+      this.contactIds.next(),
+      p.customerId && rng.chance(0.75) ? p.customerId : null,
+      messyFirstName(p.firstName, rng),
+      messyLastName(p.lastName, rng),
+      email === null ? null : emailOrJunk(email, rng, junkRate),
+      rng.chance(0.7) ? phoneOrJunk(phone, rng, 0.04) : null,
+      job && rng.chance(0.97) ? messyCompanyName(job.company, rng) : null,
+      job && rng.chance(0.9) ? messyDomain(job.company.domain, rng) : null,
+      job ? job.company.accountId : null,
+      job && rng.chance(0.8) ? job.title : null,
+      ts(createdAt),
+      ts(Math.max(updatedAt, createdAt)),
+    ]);
+  }
+
+  // ---- Orders ----------------------------------------------------------------------------
+
+  private orders(p: Person): void {
+    const rng = this.rng;
+    const count = p.customerId ? rng.count(3.4, 40) : rng.chance(0.55) ? 1 + rng.count(0.5, 5) : 0;
+    const start = p.signupAt ?? p.firstSeenAt;
+    for (let i = 0; i < count; i++) {
+      const at = start + rng.int(Math.max(1, REFERENCE_TS - HOUR - start));
+      const loggedIn = p.customerId !== undefined && rng.chance(0.85);
+      let customerId: string | null = null;
+      if (loggedIn) customerId = rng.chance(0.003) ? rng.pick(JUNK_USER_IDS) : p.customerId!;
+      const email = loggedIn ? (rng.chance(0.65) ? emailOrJunk(this.emailFor(p, at), rng, 0.01) : null) : rng.chance(0.93) ? emailOrJunk(this.emailFor(p, at), rng, 0.04) : null;
+      const phone = rng.chance(loggedIn ? 0.3 : 0.55) ? phoneOrJunk(this.phoneFor(p), rng, 0.04) : null;
+      this.out.orders.add(p.id, [
+        this.orderIds.next(),
+        customerId,
+        email,
+        phone,
+        ts(at),
+        amount(rng),
+        p.currency !== 'USD' && rng.chance(0.2) ? 'USD' : p.currency,
+        rng.weighted(ORDER_STATUSES),
+      ]);
+    }
+  }
+
+  // ---- Events ----------------------------------------------------------------------------
+
+  private events(p: Person): void {
+    const rng = this.rng;
+    if (rng.chance(0.85)) {
+      const devices = 1 + (rng.chance(0.4) ? 1 : 0) + (rng.chance(0.15) ? 1 : 0);
+      for (let d = 0; d < devices; d++) this.device(p, rng.chance(0.7) ? 'web' : 'app');
+    }
+    if (p.customerId && rng.chance(0.01)) {
+      const at = Math.max(p.signupAt!, REFERENCE_TS - 400 * DAY) + rng.int(30 * DAY);
+      this.session(p, rng.pick(this.kioskIds), 'app', Math.min(at, REFERENCE_TS - HOUR), 'login', null);
+    }
+  }
+
+  private device(p: Person, channel: 'web' | 'app'): void {
+    const rng = this.rng;
+    const anonymousId = this.anonymousId();
+    const sessions = 1 + rng.count(2, 40);
+    const starts: number[] = [];
+    for (let i = 0; i < sessions; i++) starts.push(p.firstSeenAt + rng.int(REFERENCE_TS - HOUR - p.firstSeenAt));
+    starts.sort((a, b) => a - b);
+
+    // The first session after signup may log in; from then on the device stays identified.
+    let loginAt = -1;
+    if (p.customerId && rng.chance(channel === 'app' ? 0.9 : 0.7)) {
+      const first = starts.findIndex((s) => s >= p.signupAt!);
+      if (first >= 0) loginAt = Math.min(sessions - 1, first + rng.int(2));
+    }
+    // A buggy client build sends a stringified null as user_id before login.
+    const junkUserId = rng.chance(0.002) ? rng.pick(JUNK_USER_IDS) : null;
+    for (let i = 0; i < sessions; i++) {
+      const state = loginAt < 0 || i < loginAt ? 'anonymous' : i === loginAt ? 'login' : 'identified';
+      this.session(p, anonymousId, channel, starts[i], state, junkUserId);
+    }
+  }
+
+  private session(
+    p: Person,
+    anonymousId: string,
+    channel: 'web' | 'app',
+    start: number,
+    state: 'anonymous' | 'login' | 'identified',
+    junkUserId: string | null,
+  ): void {
+    const rng = this.rng;
+    let t = start;
+    let userId: string | null = state === 'identified' ? p.customerId! : junkUserId;
+    const event = (type: string, email: string | null) => {
+      this.out.events.add(p.id, [this.eventIds.next(), anonymousId, userId, email, type, ts(Math.min(t, REFERENCE_TS - 1)), channel]);
+      t += 5 + rng.int(240);
+    };
+
+    event(channel === 'app' ? 'app_open' : 'page_view', null);
+    const views = rng.count(2, 30);
+    const loginAfter = state === 'login' ? rng.int(views + 1) : -1;
+    for (let v = 0; v <= views; v++) {
+      if (v === loginAfter) {
+        userId = p.customerId!;
+        event('login', rng.chance(0.15) ? emailOrJunk(this.emailFor(p, t), rng, 0.02) : null);
+      }
+      if (v < views) event('page_view', rng.chance(0.01) ? messyEmail(this.emailFor(p, t), rng) : null);
+    }
+    if (rng.chance(0.35)) {
+      event('add_to_cart', null);
+      if (rng.chance(0.4)) {
+        // Guest checkout forms capture an email; identified sessions rarely repeat it.
+        const withEmail = userId === null || userId === junkUserId ? rng.chance(0.5) : rng.chance(0.05);
+        event('checkout', withEmail ? emailOrJunk(this.emailFor(p, t), rng, 0.03) : null);
+      }
+    }
+  }
+
+  private anonymousId(): string {
+    // XOR with a per-run mask keeps the head unique while hiding the small counter values.
+    const head = ((this.deviceIds.nextNumber() ^ this.deviceMask) >>> 0).toString(16).padStart(8, '0');
+    const r = this.rng.hex(19);
+    return `${head}-${r.slice(0, 4)}-4${r.slice(4, 7)}-${'89ab'[this.rng.int(4)]}${r.slice(7, 10)}-${r.slice(10, 19)}${this.rng.hex(3)}`;
+  }
+
+  // ---- Support ---------------------------------------------------------------------------
+
+  private tickets(p: Person): void {
+    const rng = this.rng;
+    if (!rng.chance(0.25)) return;
+    const count = 1 + rng.count(0.6, 10);
+    for (let i = 0; i < count; i++) {
+      const at = p.firstSeenAt + rng.int(REFERENCE_TS - HOUR - p.firstSeenAt);
+      this.out.tickets.add(p.id, [
+        this.ticketIds.next(),
+        emailOrJunk(this.emailFor(p, at), rng, 0.05),
+        rng.chance(0.45) ? phoneOrJunk(this.phoneFor(p), rng, 0.05) : null,
+        rng.pick(TICKET_SUBJECTS),
+        ts(at),
+        at > REFERENCE_TS - 14 * DAY && rng.chance(0.6) ? 'open' : rng.weighted(TICKET_STATUSES),
+      ]);
+    }
+  }
+
+  // ---- Email lists -----------------------------------------------------------------------
+
+  private subscriptions(p: Person): void {
+    const rng = this.rng;
+    const personal = () => (p.altEmail && rng.chance(0.15) ? p.altEmail : p.email);
+    if (rng.chance(0.5)) this.subscription(p, 'newsletter', personal());
+    if (rng.chance(0.18)) this.subscription(p, 'promotions', personal());
+    if (rng.chance(0.08)) this.subscription(p, 'product_updates', personal());
+    if (p.jobs.length > 0 && rng.chance(0.22)) this.subscription(p, 'b2b_insights', p.jobs[p.jobs.length - 1].workEmail);
+  }
+
+  private subscription(p: Person, list: string, email: string): void {
+    const rng = this.rng;
+    const copies = rng.chance(0.02) ? 2 : 1; // re-imported list rows
+    for (let i = 0; i < copies; i++) {
+      const at = p.firstSeenAt + rng.int(REFERENCE_TS - HOUR - p.firstSeenAt);
+      const subscribed = rng.chance(0.85);
+      // Plus-addressing reaches the same mailbox but defeats plain string matching.
+      const address = rng.chance(0.01) && email.endsWith('@gmail.com') ? email.replace('@', `+${list}@`) : email;
+      this.out.subscriptions.add(p.id, [
+        this.subscriptionIds.next(),
+        emailOrJunk(address, rng, 0.01),
+        list,
+        subscribed ? 'subscribed' : 'unsubscribed',
+        subscribed && rng.chance(0.92) ? 'true' : 'false',
+        ts(at),
+        list === 'b2b_insights' && rng.chance(0.5) ? 'webinar' : i > 0 ? 'import' : rng.weighted(SUBSCRIPTION_SOURCES),
+      ]);
+    }
+  }
+
+  // ---- Shared helpers --------------------------------------------------------------------
+
+  /** Which of their addresses a person typed at time `at`: personal, second, work or the household one. */
+  private emailFor(p: Person, at: number): string {
+    const rng = this.rng;
+    const r = rng.next();
+    if (p.household && r < 0.35) return p.household.email;
+    const job = jobAt(p, at);
+    if (job && r > 0.75) return job.workEmail;
+    if (p.altEmail && r > 0.6 && r <= 0.75) return p.altEmail;
+    return p.email;
+  }
+
+  private phoneFor(p: Person): Phone {
+    const rng = this.rng;
+    if (p.household?.phone && rng.chance(0.4)) return p.household.phone;
+    if (p.altPhone && rng.chance(0.3)) return p.altPhone;
+    return p.phone;
+  }
+}
+
+/** The job a person held at a moment; undefined for consumers. */
+function jobAt(p: Person, at: number): Job | undefined {
+  if (p.jobs.length === 0) return undefined;
+  return p.jobs.length === 2 && at >= p.jobs[1].startAt ? p.jobs[1] : p.jobs[0];
+}
+
+/** Basket value: log-normal around ~$45 with a long tail, two decimals. */
+function amount(rng: Rng): string {
+  const u = 1 - rng.next();
+  const v = rng.next();
+  const normal = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  const value = Math.min(5000, Math.max(1, Math.exp(3.8 + 0.8 * normal)));
+  return value.toFixed(2);
+}

@@ -1,0 +1,24 @@
+import type { Materialization } from './types.js';
+import { ephemeral } from './ephemeral.js';
+import { incremental } from './incremental.js';
+import { seed } from './seed.js';
+import { table } from './table.js';
+import { view } from './view.js';
+
+const registry = new Map<string, Materialization>();
+
+export function registerMaterialization(m: Materialization): void {
+  registry.set(m.name, m);
+}
+
+export function getMaterialization(name: string): Materialization {
+  const m = registry.get(name);
+  if (!m) throw new Error(`no materialization ${name}`);
+  return m;
+}
+
+export function materializationNames(): string[] {
+  return [...registry.keys()].filter((n) => n !== 'seed');
+}
+
+for (const m of [view, table, incremental, ephemeral, seed]) registerMaterialization(m);

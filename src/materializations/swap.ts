@@ -1,0 +1,70 @@
+/**
+ * Atomic replacement of a relation. New tables are built under a staging name first; the
+ * old relation is replaced in one transaction, so readers see either the old or the new
+ * one and a failed build leaves the old one untouched.
+ */
+import type { Executor, Relation, RelationKind, Warehouse } from '../warehouse/types.js';
+
+const knownSchemas = new WeakMap<Warehouse, Set<string>>();
+
+export async function ensureSchema(wh: Warehouse, schema: string): Promise<void> {
+  let set = knownSchemas.get(wh);
+  if (!set) knownSchemas.set(wh, (set = new Set()));
+  if (set.has(schema)) return;
+  await wh.execute(wh.dialect.createSchema(schema));
+  set.add(schema);
+}
+
+export async function existingKind(wh: Warehouse, rel: Relation): Promise<RelationKind | undefined> {
+  const found = (await wh.relations(rel.schema)).find((r) => r.name === rel.name);
+  return found?.kind;
+}
+
+export function stagingRelation(rel: Relation, suffix: string): Relation {
+  return { schema: rel.schema, name: `${rel.name}__cdp_${suffix}` };
+}
+
+/** Drops a leftover relation of our own (a staging table from a crashed run). */
+export async function dropIfExists(wh: Warehouse | Executor, dialect: Warehouse['dialect'], rel: Relation, kind: RelationKind): Promise<void> {
+  await wh.execute(dialect.drop(rel, kind));
+}
+
+/**
+ * Replaces `target` inside one transaction: dependent views are dropped and re-created
+ * around the change where the warehouse needs it, then `install` puts the new relation in place.
+ */
+export async function replaceAtomically(wh: Warehouse, target: Relation, install: (tx: Executor) => Promise<void>): Promise<void> {
+  const d = wh.dialect;
+  const current = await existingKind(wh, target);
+  const dependents = current && wh.dependentViews ? await wh.dependentViews(target) : [];
+  await wh.transaction(async (tx) => {
+    for (const dep of [...dependents].reverse()) await tx.execute(d.drop(dep.relation, 'view'));
+    if (current) await tx.execute(d.drop(target, current));
+    await install(tx);
+    for (const dep of dependents) await tx.execute(dep.definition);
+  });
+}
+
+/** Builds a table from `select` under a staging name, then swaps it in. Returns its row count. */
+export async function buildTableAndSwap(wh: Warehouse, target: Relation, select: string): Promise<number> {
+  const staging = stagingRelation(target, 'tmp');
+  return stageAndSwap(wh, target, staging, async () => {
+    await wh.execute(wh.dialect.createTableAs(staging, select));
+  });
+}
+
+/** Runs `build` to fill `staging`, then swaps it in for `target`; cleans up on failure. */
+export async function stageAndSwap(wh: Warehouse, target: Relation, staging: Relation, build: () => Promise<void>): Promise<number> {
+  const d = wh.dialect;
+  await ensureSchema(wh, target.schema);
+  await dropIfExists(wh, d, staging, 'table');
+  try {
+    await build();
+    const [{ n }] = await wh.query<{ n: number }>(`select count(*) as n from ${d.relation(staging)}`);
+    await replaceAtomically(wh, target, (tx) => tx.execute(d.rename(staging, 'table', target.name)));
+    return Number(n);
+  } catch (err) {
+    await dropIfExists(wh, d, staging, 'table').catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * `cdp run | test | seed | build`: compile, select, execute in DAG order, record results.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { compileProject, type CompiledProject } from '../compiler/compile.js';
+import type { GraphNode, ResourceType } from '../compiler/graph.js';
+import { writeArtifacts } from '../compiler/manifest.js';
+import { selectNodes } from '../compiler/selector.js';
+import { EXIT_FAILURE, EXIT_OK } from '../errors.js';
+import { redact } from '../project/secrets.js';
+import { openWarehouse, type TargetConfig } from '../warehouse/registry.js';
+import type { Warehouse } from '../warehouse/types.js';
+import { executeNode } from './execute.js';
+import { Progress } from './progress.js';
+import { countByStatus, recordRunHistory, writeRunResults, type RunSummary } from './results.js';
+import { runDag } from './scheduler.js';
+
+export type RunCommand = 'run' | 'test' | 'seed' | 'build';
+
+const RESOURCES: Record<RunCommand, ResourceType[]> = {
+  run: ['model'],
+  test: ['test'],
+  seed: ['seed'],
+  build: ['seed', 'model', 'test'],
+};
+
+export interface RunOptions {
+  command: RunCommand;
+  projectDir: string;
+  target?: string;
+  select?: string[];
+  exclude?: string[];
+  threads?: number;
+  fullRefresh?: boolean;
+  vars?: Record<string, unknown>;
+  json?: boolean;
+  /** Human output; defaults to stdout (stderr under --json). */
+  out?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export interface RunOutcome {
+  summary: RunSummary;
+  exitCode: number;
+  compiled: CompiledProject;
+}
+
+export function targetDirOf(compiled: CompiledProject): string {
+  return path.join(compiled.project.config.dir, 'target');
+}
+
+/** Nodes a command acts on: the selection, limited to its resource types and to buildable nodes. */
+export function selectFor(compiled: CompiledProject, resources: ResourceType[], select?: string[], exclude?: string[]): Set<string> {
+  const picked = selectNodes(compiled.graph, select, exclude);
+  const keep = (n: GraphNode) => resources.includes(n.resourceType) && (n.resourceType !== 'model' || n.relation !== undefined);
+  return new Set(compiled.order.filter((id) => picked.has(id) && keep(compiled.graph.get(id))));
+}
+
+export async function openTargetWarehouse(compiled: CompiledProject, targetName: string | undefined): Promise<Warehouse> {
+  const { resolveTarget } = await import('../project/config.js');
+  const target = resolveTarget(compiled.project.config, targetName);
+  return openWarehouse(target.settings as TargetConfig);
+}
+
+export async function runCommand(opts: RunOptions): Promise<RunOutcome> {
+  const out = opts.out ?? (opts.json ? process.stderr : process.stdout);
+  const compiled = await compileProject({ projectDir: opts.projectDir, target: opts.target, vars: opts.vars });
+  const targetDir = targetDirOf(compiled);
+  await writeArtifacts(compiled, targetDir);
+  const selected = selectFor(compiled, RESOURCES[opts.command], opts.select, opts.exclude);
+  const runId = randomUUID();
+  const startedAt = new Date();
+  const threads = opts.threads ?? compiled.target.threads;
+
+  if (selected.size === 0) {
+    out.write(`nothing to ${opts.command}: the selection matched no ${RESOURCES[opts.command].join('/')} nodes\n`);
+    const summary: RunSummary = { runId, command: opts.command, target: compiled.target.name, startedAt, completedAt: new Date(), results: [] };
+    writeRunResults(targetDir, summary);
+    return { summary, exitCode: EXIT_OK, compiled };
+  }
+
+  const warehouse = await openTargetWarehouse(compiled, opts.target);
+  try {
+    await warehouse.ping();
+    if (!opts.json) out.write(`Running ${selected.size} node${selected.size === 1 ? '' : 's'} on ${compiled.target.name} (${compiled.target.type}) with ${threads} thread${threads === 1 ? '' : 's'}\n`);
+    const progress = new Progress({ total: selected.size, out: out as NodeJS.WriteStream });
+    const results = await runDag(compiled.graph, selected, threads, (node) => executeNode({ compiled, warehouse, runId, fullRefresh: Boolean(opts.fullRefresh), targetDir }, node), progress);
+    progress.stop();
+    const summary: RunSummary = { runId, command: opts.command, target: compiled.target.name, startedAt, completedAt: new Date(), results };
+    try {
+      await recordRunHistory(warehouse, compiled.project.config.stateSchema, summary);
+    } catch (err) {
+      out.write(`warning: could not record run history: ${redact(err instanceof Error ? err.message : String(err))}\n`);
+    }
+    writeRunResults(targetDir, summary);
+    const failed = results.some((r) => r.status === 'error' || r.status === 'fail' || r.status === 'skipped');
+    return { summary, exitCode: failed ? EXIT_FAILURE : EXIT_OK, compiled };
+  } finally {
+    await warehouse.close();
+  }
+}
+
+export function summaryLine(summary: RunSummary): string {
+  const c = countByStatus(summary.results);
+  const elapsed = ((summary.completedAt.getTime() - summary.startedAt.getTime()) / 1000).toFixed(2);
+  const parts = [
+    ['success', 'ok'], ['pass', 'passed'], ['warn', 'warned'], ['fail', 'failed tests'], ['error', 'errors'], ['skipped', 'skipped'],
+  ].filter(([k]) => c[k]).map(([k, label]) => `${c[k]} ${label}`);
+  return `Done in ${elapsed}s: ${parts.join(', ') || 'nothing ran'}`;
+}

@@ -1,0 +1,117 @@
+/**
+ * The warehouse boundary. The core talks only to these interfaces; adapters under
+ * `adapters/warehouse/*` implement them. A warehouse is an execution client (Connection)
+ * plus a Dialect that generates SQL text for it, so generated SQL can be tested without
+ * connecting and the core never branches on the warehouse type.
+ */
+
+/** A schema-qualified table or view name, unquoted. */
+export interface Relation {
+  schema: string;
+  name: string;
+}
+
+export type RelationKind = 'table' | 'view';
+
+export interface RelationInfo extends Relation {
+  kind: RelationKind;
+}
+
+/** Portable column types. Adapters map them to their own type names. */
+export type LogicalType = 'boolean' | 'integer' | 'bigint' | 'double' | 'decimal' | 'text' | 'date' | 'timestamp' | 'json';
+
+export interface ColumnInfo {
+  name: string;
+  /** The warehouse's own type name, as it reports it (e.g. `BIGINT`, `character varying`). */
+  dataType: string;
+}
+
+export interface ColumnSpec {
+  name: string;
+  type: LogicalType;
+}
+
+/**
+ * Result values are normalised to the same JS types on every adapter:
+ * integers -> number (bigint only beyond 2^53), numeric/decimal/double -> number,
+ * text -> string, boolean -> boolean, date -> 'YYYY-MM-DD' string,
+ * timestamp(tz) -> Date (UTC), json/list/struct -> plain JS values, NULL -> null.
+ */
+export type Row = Record<string, unknown>;
+
+/** Statements and queries; positional parameters are written `$1`, `$2`, ... on every adapter. */
+export interface Executor {
+  execute(sql: string, params?: unknown[]): Promise<void>;
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Connection extends Executor {
+  /** Streams rows in batches with bounded memory. */
+  stream<T extends Row = Row>(sql: string, params?: unknown[], batchSize?: number): AsyncIterable<T[]>;
+  /**
+   * Loads rows into an existing table through the warehouse's bulk path (appender, COPY, load job).
+   * Each row is an array in `columns` order. Returns the number of rows loaded.
+   */
+  bulkLoad(table: Relation, columns: ColumnSpec[], rows: AsyncIterable<unknown[][]>): Promise<number>;
+  /** Runs `fn` in one transaction on one session; rolls back if it throws. */
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  relations(schema: string): Promise<RelationInfo[]>;
+  columns(relation: Relation): Promise<ColumnInfo[]>;
+  /**
+   * Views that depend on `relation`, in an order in which they can be re-created. Only
+   * warehouses that bind views to objects rather than names (PostgreSQL) implement it: there,
+   * replacing a table must drop and re-create its dependent views in the same transaction.
+   */
+  dependentViews?(relation: Relation): Promise<{ relation: Relation; definition: string }[]>;
+  close(): Promise<void>;
+}
+
+export interface DialectCapabilities {
+  /** DDL (CREATE/DROP/ALTER ... RENAME) can run inside a transaction and roll back. */
+  transactionalDdl: boolean;
+  /** `MERGE INTO` is available. */
+  merge: boolean;
+}
+
+/**
+ * Generates SQL text for one warehouse. Pure: no I/O.
+ */
+export interface Dialect {
+  readonly name: string;
+  readonly capabilities: DialectCapabilities;
+  quoteIdent(name: string): string;
+  /** Fully qualified, quoted relation name. */
+  relation(rel: Relation): string;
+  quoteString(value: string): string;
+  typeName(type: LogicalType): string;
+  createSchema(schema: string): string;
+  createTableAs(rel: Relation, selectSql: string): string;
+  createView(rel: Relation, selectSql: string): string;
+  createTable(rel: Relation, columns: ColumnSpec[]): string;
+  drop(rel: Relation, kind: RelationKind): string;
+  /** Renames `from` to `toName` within the same schema. */
+  rename(from: Relation, kind: RelationKind, toName: string): string;
+  /** `a` equals `b`, treating two NULLs as equal. */
+  nullSafeEquals(a: string, b: string): string;
+  /**
+   * Upserts `source` into `target` on `keys` (NULL-safe): matched rows get every column of
+   * `columns` updated, unmatched rows are inserted. Returns statements to run in one transaction.
+   */
+  mergeInto(target: Relation, source: Relation, keys: string[], columns: string[]): string[];
+  /** Current UTC timestamp expression. */
+  currentTimestamp(): string;
+  /** Hex SHA-256 of a text expression. */
+  sha256(expr: string): string;
+  /** Casts an expression to a logical type. */
+  cast(expr: string, type: LogicalType): string;
+  /** Aggregates the distinct non-null values of `expr` into a list/array. */
+  arrayAgg(expr: string, orderBy?: string): string;
+}
+
+export interface Warehouse extends Connection {
+  readonly dialect: Dialect;
+  /** The target's type, e.g. `duckdb`. Used for display only; the core must branch on capabilities. */
+  readonly type: string;
+  /** Checks connectivity and returns the warehouse's version string. */
+  ping(): Promise<string>;
+}
