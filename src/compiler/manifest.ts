@@ -2,28 +2,29 @@
  * Compile artifacts: `target/manifest.json` (typed, versioned) and `target/compiled/**.sql`.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CompiledProject } from './compile.js';
 import type { GraphNode } from './graph.js';
 
 export const MANIFEST_VERSION = 'cdp/manifest/v1';
 
+/** Optional fields are left out when empty, which keeps a 10,000-model manifest small. */
 export interface ManifestNode {
   unique_id: string;
   name: string;
   resource_type: GraphNode['resourceType'];
   original_file_path: string;
-  relation: { schema: string; name: string } | null;
+  relation?: { schema: string; name: string };
   config: Record<string, unknown>;
-  tags: string[];
-  description: string | null;
-  columns: { name: string; description: string | null; data_type: string | null }[];
+  tags?: string[];
+  description?: string;
+  columns?: { name: string; description?: string; data_type?: string }[];
   depends_on: string[];
-  compiled_path: string | null;
+  compiled_path?: string;
   /** SHA-256 of the compiled SQL; changes when the template, vars or env inputs change. */
-  checksum: string | null;
-  test: GraphNode['test'] | null;
+  checksum?: string;
+  test?: GraphNode['test'];
 }
 
 export interface Manifest {
@@ -33,7 +34,6 @@ export interface Manifest {
   target: { name: string; type: string; schema: string };
   vars_checksum: string;
   nodes: Record<string, ManifestNode>;
-  child_map: Record<string, string[]>;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -49,7 +49,6 @@ export function compiledPathOf(node: GraphNode): string | null {
 
 export function buildManifest(compiled: CompiledProject): Manifest {
   const nodes: Record<string, ManifestNode> = {};
-  const childMap: Record<string, string[]> = {};
   for (const id of compiled.order) {
     const n = compiled.graph.get(id);
     nodes[id] = {
@@ -57,17 +56,16 @@ export function buildManifest(compiled: CompiledProject): Manifest {
       name: n.name,
       resource_type: n.resourceType,
       original_file_path: n.path,
-      relation: n.relation ?? null,
+      relation: n.relation,
       config: n.config,
-      tags: n.tags,
-      description: n.description ?? null,
-      columns: n.columns.map((c) => ({ name: c.name, description: c.description ?? null, data_type: c.dataType ?? null })),
+      tags: n.tags.length ? n.tags : undefined,
+      description: n.description,
+      columns: n.columns.length ? n.columns.map((c) => ({ name: c.name, description: c.description, data_type: c.dataType })) : undefined,
       depends_on: n.dependsOn,
-      compiled_path: compiledPathOf(n),
-      checksum: n.compiledSql === undefined ? null : sha256(n.compiledSql),
-      test: n.test ?? null,
+      compiled_path: compiledPathOf(n) ?? undefined,
+      checksum: n.compiledSql === undefined ? undefined : sha256(n.compiledSql),
+      test: n.test,
     };
-    childMap[id] = compiled.graph.children(id);
   }
   return {
     schema_version: MANIFEST_VERSION,
@@ -76,27 +74,61 @@ export function buildManifest(compiled: CompiledProject): Manifest {
     target: { name: compiled.target.name, type: compiled.target.type, schema: compiled.target.schema },
     vars_checksum: sha256(JSON.stringify(compiled.vars)),
     nodes,
-    child_map: childMap,
   };
 }
 
-/** Writes the manifest and every compiled SQL file. Returns the manifest's path. */
+const INDEX_FILE = '.checksums.json';
+
+/**
+ * The compiled files already on disk whose content matches the index the previous compile
+ * left, so a warm compile of a large project rewrites only what changed.
+ */
+function unchangedFiles(compiledDir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let index: Record<string, string>;
+  try {
+    index = JSON.parse(readFileSync(path.join(compiledDir, INDEX_FILE), 'utf8')) as Record<string, string>;
+  } catch {
+    return out; // no index yet (or unreadable): every file is written
+  }
+  const present = new Set(
+    readdirSync(compiledDir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(compiledDir, path.join(e.parentPath, e.name)).split(path.sep).join('/')),
+  );
+  for (const [file, sum] of Object.entries(index)) if (present.has(file)) out.set(file, sum);
+  return out;
+}
+
+/**
+ * Writes the compiled SQL files and then the manifest. Returns the manifest's path.
+ */
 export async function writeArtifacts(compiled: CompiledProject, targetDir: string): Promise<string> {
   const manifest = buildManifest(compiled);
-  const files: [string, string][] = [];
-  for (const node of compiled.graph.nodes.values()) {
-    const rel = compiledPathOf(node);
-    if (rel) files.push([path.join(targetDir, rel), node.compiledSql!.endsWith('\n') ? node.compiledSql! : `${node.compiledSql}\n`]);
-  }
-  const dirs = new Set(files.map(([f]) => path.dirname(f)));
-  await mkdir(targetDir, { recursive: true });
-  for (const dir of dirs) await mkdir(dir, { recursive: true });
-  // Bounded parallelism: thousands of small writes, without exhausting file handles.
-  const BATCH = 256;
-  for (let i = 0; i < files.length; i += BATCH) {
-    await Promise.all(files.slice(i, i + BATCH).map(([f, text]) => writeFile(f, text)));
-  }
   const manifestPath = path.join(targetDir, 'manifest.json');
-  await writeFile(manifestPath, JSON.stringify(manifest));
+  const compiledDir = path.join(targetDir, 'compiled');
+  mkdirSync(compiledDir, { recursive: true });
+  const previous = unchangedFiles(compiledDir);
+  const index: Record<string, string> = {};
+  const madeDirs = new Set<string>();
+  for (const node of compiled.graph.nodes.values()) {
+    const entry = manifest.nodes[node.id];
+    if (!entry?.compiled_path || !entry.checksum) continue;
+    const rel = entry.compiled_path.slice('compiled/'.length);
+    index[rel] = entry.checksum;
+    if (previous.get(rel) === entry.checksum) continue;
+    const file = path.join(compiledDir, rel);
+    const dir = path.dirname(file);
+    if (!madeDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      madeDirs.add(dir);
+    }
+    writeFileSync(file, node.compiledSql!.endsWith('\n') ? node.compiledSql! : `${node.compiledSql}\n`);
+  }
+  writeFileSync(path.join(compiledDir, INDEX_FILE), JSON.stringify(index));
+  // Written last and atomically: a manifest never describes files that are not there.
+  const tmp = `${manifestPath}.tmp`;
+  writeFileSync(tmp, JSON.stringify(manifest));
+  renameSync(tmp, manifestPath);
   return manifestPath;
 }

@@ -27,11 +27,17 @@ export interface TemplateAnalysis {
   partials: string[];
 }
 
+/** A template made only of text and simple helper calls, rendered without Handlebars. */
+export type SimplePart =
+  | { text: string }
+  | { helper: string; args: unknown[]; hash: Record<string, unknown>; line: number; column: number };
+
 export interface ParsedTemplate {
-  ast: AST;
   analysis: TemplateAnalysis;
-  /** True when the fast interpreter can render it. */
-  simple: boolean;
+  /** Set when the fast interpreter can render it. */
+  simple?: SimplePart[];
+  /** The Handlebars AST, for templates that need Handlebars itself. */
+  ast?: AST;
 }
 
 /** State for one render. Rendering is synchronous, so one module-level slot is safe. */
@@ -103,7 +109,7 @@ export class TemplateEngine {
   }
 
   registerPartial(name: string, text: string, file: string): void {
-    const ast = parseTemplate(text, file).ast;
+    const ast = parseHandlebars(text, file);
     this.partialAsts.set(name, ast);
     this.hbs.registerPartial(name, ast as unknown as Handlebars.Template);
   }
@@ -140,11 +146,12 @@ export class TemplateEngine {
     const previous = scope;
     scope = renderScope;
     try {
-      if (template.simple) return interpret(template.ast, renderScope);
-      let fn = this.compiled.get(template.ast);
+      if (template.simple) return interpret(template.simple, renderScope);
+      const ast = template.ast!;
+      let fn = this.compiled.get(ast);
       if (!fn) {
-        fn = this.hbs.compile(template.ast as unknown as string, { noEscape: true, strict: false });
-        this.compiled.set(template.ast, fn);
+        fn = this.hbs.compile(ast as unknown as string, { noEscape: true, strict: false });
+        this.compiled.set(ast, fn);
       }
       return fn(thisContext(renderScope));
     } catch (err) {
@@ -163,9 +170,16 @@ function thisContext(s: RenderScope): object {
 }
 
 export function parseTemplate(text: string, file: string): ParsedTemplate {
-  let ast: AST;
+  const fast = scanSimpleTemplate(text);
+  if (fast) return { simple: fast, analysis: analyseParts(fast, file) };
+  const ast = parseHandlebars(text, file);
+  const parts = simpleParts(ast);
+  return parts ? { simple: parts, analysis: analyseParts(parts, file) } : { ast, analysis: analyse(ast, file) };
+}
+
+function parseHandlebars(text: string, file: string): AST {
   try {
-    ast = Handlebars.parse(text);
+    return Handlebars.parse(text);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const line = /on line (\d+)/.exec(message)?.[1];
@@ -175,7 +189,110 @@ export function parseTemplate(text: string, file: string): ParsedTemplate {
       hint: 'check that every {{ has a matching }} and every {{#block}} is closed with {{/block}}',
     });
   }
-  return { ast, analysis: analyse(ast, file), simple: isSimple(ast) };
+}
+
+/** Literal tokens inside a mustache: strings, numbers, booleans, null, and key=value pairs. */
+const TOKEN = /\s*(?:([A-Za-z_][A-Za-z0-9_]*)=)?(?:"([^"\\]*)"|'([^'\\]*)'|(-?\d+(?:\.\d+)?)(?=[\s}])|(true|false|null|undefined)(?=[\s}]))/y;
+const HELPER_NAME = /\s*([A-Za-z_][A-Za-z0-9_]*)/y;
+
+/**
+ * Tokenises templates that use only text and simple helper calls with literal arguments,
+ * without Handlebars' parser. Returns undefined for anything else (blocks, partials,
+ * comments, whitespace control, escapes, non-literal arguments), which then takes the
+ * Handlebars path, so the two paths never disagree.
+ */
+export function scanSimpleTemplate(text: string): SimplePart[] | undefined {
+  const parts: SimplePart[] = [];
+  let pos = 0;
+  let line = 1;
+  let lineStart = 0;
+  const advanceLines = (to: number) => {
+    for (let i = text.indexOf('\n', pos); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) {
+      line++;
+      lineStart = i + 1;
+    }
+  };
+  for (;;) {
+    const open = text.indexOf('{{', pos);
+    if (open === -1) {
+      if (pos < text.length) parts.push({ text: text.slice(pos) });
+      return parts;
+    }
+    if (open > 0 && text[open - 1] === '\\') return undefined;
+    const next = text[open + 2];
+    if (next === '{' || next === '~' || next === '!' || next === '#' || next === '/' || next === '>' || next === '^' || next === '&' || next === '*') return undefined;
+    if (open > pos) parts.push({ text: text.slice(pos, open) });
+    advanceLines(open);
+    const column = open - lineStart + 1;
+    HELPER_NAME.lastIndex = open + 2;
+    const name = HELPER_NAME.exec(text);
+    if (!name || !(FAST_HELPERS.has(name[1]) || name[1] === 'this')) return undefined;
+    let at = HELPER_NAME.lastIndex;
+    const args: unknown[] = [];
+    const hash: Record<string, unknown> = {};
+    for (;;) {
+      TOKEN.lastIndex = at;
+      const tok = TOKEN.exec(text);
+      if (!tok) break;
+      const value = tok[2] ?? tok[3] ?? (tok[4] !== undefined ? Number(tok[4]) : tok[5] === 'true' ? true : tok[5] === 'false' ? false : tok[5] === 'null' ? null : undefined);
+      if (tok[1]) hash[tok[1]] = value;
+      else if (Object.keys(hash).length) return undefined; // positional after hash: let Handlebars report it
+      else args.push(value);
+      at = TOKEN.lastIndex;
+    }
+    while (text[at] === ' ' || text[at] === '\t' || text[at] === '\n' || text[at] === '\r') at++;
+    if (!text.startsWith('}}', at) || text[at - 1] === '~' || text[at + 2] === '}') return undefined;
+    if (name[1] === 'this' && (args.length || Object.keys(hash).length)) return undefined;
+    parts.push({ helper: name[1], args, hash, line, column });
+    advanceLines(at + 2);
+    pos = at + 2;
+  }
+}
+
+/** Converts a Handlebars AST made only of text and simple helper calls into parts. */
+function simpleParts(ast: AST): SimplePart[] | undefined {
+  const parts: SimplePart[] = [];
+  for (const stmt of ast.body) {
+    if (stmt.type === 'ContentStatement') parts.push({ text: (stmt as hbs.AST.ContentStatement).value });
+    else if (stmt.type === 'CommentStatement') continue;
+    else if (stmt.type === 'MustacheStatement') {
+      const m = stmt as hbs.AST.MustacheStatement;
+      if (m.path.type !== 'PathExpression') return undefined;
+      const name = (m.path as hbs.AST.PathExpression).original;
+      if (!FAST_HELPERS.has(name) && name !== 'this') return undefined;
+      const args = m.params.map(literalValue);
+      const pairs = (m.hash?.pairs ?? []).map((p) => [p.key, literalValue(p.value)] as const);
+      if (!args.every((a) => a.ok) || !pairs.every(([, v]) => v.ok)) return undefined;
+      if (name === 'this' && (args.length || pairs.length)) return undefined;
+      parts.push({
+        helper: name,
+        args: args.map((a) => (a as { value: unknown }).value),
+        hash: Object.fromEntries(pairs.map(([k, v]) => [k, (v as { value: unknown }).value])),
+        line: m.loc?.start.line ?? 0,
+        column: (m.loc?.start.column ?? 0) + 1,
+      });
+    } else return undefined;
+  }
+  return parts;
+}
+
+function analyseParts(parts: SimplePart[], file: string): TemplateAnalysis {
+  const out: TemplateAnalysis = { refs: [], sources: [], config: {}, dynamic: false, partials: [] };
+  for (const p of parts) {
+    if (!('helper' in p)) continue;
+    const { helper, args, line, column } = p;
+    if (helper === 'ref') {
+      if (args.length === 1 && typeof args[0] === 'string') out.refs.push({ name: args[0], line, column });
+      else throw new CdpError('ref takes one model or seed name, e.g. {{ref "stg_orders"}}', { location: { file, line, column } });
+    } else if (helper === 'source') {
+      if (args.length === 2 && typeof args[0] === 'string' && typeof args[1] === 'string') out.sources.push({ source: args[0], table: args[1], line, column });
+      else throw new CdpError('source takes a source name and a table name, e.g. {{source "raw" "orders"}}', { location: { file, line, column } });
+    } else if (helper === 'config') {
+      Object.assign(out.config, p.hash);
+      out.configLine ??= line;
+    }
+  }
+  return out;
 }
 
 function literalValue(node: HbsNode): { ok: true; value: unknown } | { ok: false } {
@@ -237,35 +354,18 @@ function analyse(ast: AST, file: string): TemplateAnalysis {
   return out;
 }
 
-function isSimple(ast: AST): boolean {
-  return ast.body.every((stmt) => {
-    if (stmt.type === 'ContentStatement' || stmt.type === 'CommentStatement') return true;
-    if (stmt.type !== 'MustacheStatement') return false;
-    const m = stmt as hbs.AST.MustacheStatement;
-    if (m.path.type !== 'PathExpression') return false;
-    const p = m.path as hbs.AST.PathExpression;
-    if (p.original === 'this' && m.params.length === 0 && !(m.hash?.pairs.length)) return true;
-    if (!FAST_HELPERS.has(p.original)) return false;
-    return m.params.every((x) => literalValue(x).ok) && (m.hash?.pairs ?? []).every((pair) => literalValue(pair.value).ok);
-  });
-}
-
-function interpret(ast: AST, s: RenderScope): string {
+function interpret(parts: SimplePart[], s: RenderScope): string {
   let out = '';
-  for (const stmt of ast.body) {
-    if (stmt.type === 'ContentStatement') {
-      out += (stmt as hbs.AST.ContentStatement).value;
+  for (const part of parts) {
+    if (!('helper' in part)) {
+      out += part.text;
       continue;
     }
-    if (stmt.type !== 'MustacheStatement') continue;
-    const m = stmt as hbs.AST.MustacheStatement;
-    const name = (m.path as hbs.AST.PathExpression).original;
-    if (name === 'this') {
+    if (part.helper === 'this') {
       out += s.thisRelation;
       continue;
     }
-    const args = m.params.map((x) => (literalValue(x) as { value: unknown }).value);
-    const value = BUILTIN_HELPERS[name](...args, { loc: m.loc, hash: {} });
+    const value = BUILTIN_HELPERS[part.helper](...part.args, { loc: { start: { line: part.line, column: part.column - 1 } }, hash: part.hash });
     out += value === null || value === undefined ? '' : String(value);
   }
   return out;

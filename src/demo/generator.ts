@@ -52,6 +52,16 @@ const SHUFFLE_ROWS = 2048;
 const STREAM_PEOPLE = 0;
 const STREAM_SHUFFLE = 100;
 
+/**
+ * Columns the generator fills only from fixed token alphabets (generated ids, timestamps,
+ * enums, junk tokens without separators), so their values never need CSV quoting.
+ */
+const TOKEN_COLUMNS = new Set([
+  'contact_id', 'customer_id', 'crm_account_id', 'order_id', 'event_id', 'anonymous_id', 'user_id', 'ticket_id',
+  'subscription_id', 'created_at', 'updated_at', 'ordered_at', 'occurred_at', 'consent_updated_at', 'amount',
+  'currency', 'status', 'event_type', 'channel', 'list_name', 'consent_marketing', 'source',
+]);
+
 const WRITER_KEYS: Record<DemoSourceName, keyof SourceWriters> = {
   raw_crm_contacts: 'contacts',
   raw_orders: 'orders',
@@ -107,6 +117,7 @@ export async function generateDemoData(opts: DemoDataOptions): Promise<DemoDataS
       truth,
       new Rng(seed, STREAM_SHUFFLE + i),
       SHUFFLE_ROWS,
+      source.columns.map((c) => TOKEN_COLUMNS.has(c.name)),
     );
     files.push(file);
     ordered.push(writer);

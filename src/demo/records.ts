@@ -194,29 +194,36 @@ export class RecordFactory {
     const rng = this.rng;
     let t = start;
     let userId: string | null = state === 'identified' ? p.customerId! : junkUserId;
-    const event = (type: string, email: string | null) => {
-      this.out.events.add(p.id, [this.eventIds.next(), anonymousId, userId, email, type, ts(Math.min(t, REFERENCE_TS - 1)), channel]);
-      t += 5 + rng.int(240);
-    };
 
-    event(channel === 'app' ? 'app_open' : 'page_view', null);
+    t = this.event(p, anonymousId, userId, null, channel === 'app' ? 'app_open' : 'page_view', t, channel);
     const views = rng.count(2, 30);
     const loginAfter = state === 'login' ? rng.int(views + 1) : -1;
     for (let v = 0; v <= views; v++) {
       if (v === loginAfter) {
         userId = p.customerId!;
-        event('login', rng.chance(0.15) ? emailOrJunk(this.emailFor(p, t), rng, 0.02) : null);
+        const email = rng.chance(0.15) ? emailOrJunk(this.emailFor(p, t), rng, 0.02) : null;
+        t = this.event(p, anonymousId, userId, email, 'login', t, channel);
       }
-      if (v < views) event('page_view', rng.chance(0.01) ? messyEmail(this.emailFor(p, t), rng) : null);
+      if (v < views) {
+        const email = rng.chance(0.01) ? messyEmail(this.emailFor(p, t), rng) : null;
+        t = this.event(p, anonymousId, userId, email, 'page_view', t, channel);
+      }
     }
     if (rng.chance(0.35)) {
-      event('add_to_cart', null);
+      t = this.event(p, anonymousId, userId, null, 'add_to_cart', t, channel);
       if (rng.chance(0.4)) {
         // Guest checkout forms capture an email; identified sessions rarely repeat it.
         const withEmail = userId === null || userId === junkUserId ? rng.chance(0.5) : rng.chance(0.05);
-        event('checkout', withEmail ? emailOrJunk(this.emailFor(p, t), rng, 0.03) : null);
+        const email = withEmail ? emailOrJunk(this.emailFor(p, t), rng, 0.03) : null;
+        this.event(p, anonymousId, userId, email, 'checkout', t, channel);
       }
     }
+  }
+
+  /** Writes one event and returns when the next one in the session happens. */
+  private event(p: Person, anonymousId: string, userId: string | null, email: string | null, type: string, at: number, channel: string): number {
+    this.out.events.add(p.id, [this.eventIds.next(), anonymousId, userId, email, type, ts(Math.min(at, REFERENCE_TS - 1)), channel]);
+    return at + 5 + this.rng.int(240);
   }
 
   private anonymousId(): string {

@@ -95,7 +95,7 @@ export function loadConfig(projectDir: string): ProjectConfig {
   const defaultTarget = raw.target ?? Object.keys(targets)[0];
   if (!targets[defaultTarget]) {
     throw new CdpError(`default target "${defaultTarget}" is not defined under targets`, {
-      location: validator.locate(validator.nodeAt(['target']), ['target']),
+      location: validator.locate(['target']),
       hint: `defined targets: ${Object.keys(targets).join(', ')}`,
     });
   }
@@ -162,7 +162,7 @@ function resolveRefs(value: string, config: ProjectConfig, keyPath: string[], en
     const resolved = env[varName];
     if (resolved === undefined) {
       throw new CdpError(`environment variable ${varName} is not set`, {
-        location: config.validator.locate(config.validator.nodeAt(keyPath), keyPath),
+        location: config.validator.locate(keyPath),
         hint: `export ${varName}=... before running cdp`,
       });
     }

@@ -4,7 +4,7 @@
  */
 import type { LogicalType } from '../warehouse/types.js';
 import { CdpErrors, type SourceLocation } from '../errors.js';
-import { loadYaml, s } from './schema.js';
+import { loadYaml, s, type YamlValidator } from './schema.js';
 
 const identifier = s.str({ pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, patternHint: 'use letters, digits and underscores, starting with a letter' });
 const stringList = s.oneOf('a string or a list of strings', s.str(), s.arr(s.str()));
@@ -106,7 +106,7 @@ export function asList(value: unknown): string[] {
 export function parseProperties(text: string, file: string): PropertiesFile {
   const { value, validator } = loadYaml<RawProperties>(text, file, propertiesSchema);
   if (validator.errors.length) throw validator.errors.length === 1 ? validator.errors[0] : new CdpErrors(validator.errors);
-  const at = (p: (string | number)[]) => validator.locate(validator.nodeAt(p), p.map(String));
+  const at = (p: (string | number)[]) => lazyLocation(validator, p);
 
   const tests = (list: RawTest[] | undefined, base: (string | number)[], column?: string): TestDecl[] =>
     (list ?? []).map((raw, i) => ({ raw, column, location: at([...base, 'tests', i]) }));
@@ -147,3 +147,18 @@ export function parseProperties(text: string, file: string): PropertiesFile {
   return { resources, sources };
 }
 
+
+/**
+ * A location whose line is looked up only when read: most declarations never need one,
+ * and looking lines up needs a slower parse of the file.
+ */
+function lazyLocation(validator: YamlValidator, keyPath: (string | number)[]): SourceLocation {
+  let resolved: SourceLocation | undefined;
+  const get = () => (resolved ??= validator.locate(keyPath));
+  return {
+    file: validator.locator.file,
+    key: keyPath.join('.'),
+    get line() { return get().line; },
+    get column() { return get().column; },
+  };
+}

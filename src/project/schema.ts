@@ -1,9 +1,11 @@
 /**
- * A small schema language for YAML files. Validation walks the YAML AST rather than the
- * plain JS value so that every problem can name its file, line, column and key path.
+ * A small schema language for YAML files. Files are parsed fast without positions and
+ * validated as plain values; only when a problem is found is the file parsed again with
+ * positions, so every error still names its file, line, column and key path.
  */
 import { closest, distance } from 'fastest-levenshtein';
-import YAML, { isMap, isScalar, isSeq, LineCounter, type Node as YamlNode, type Document } from 'yaml';
+import jsYaml from 'js-yaml';
+import YAML, { isMap, isScalar, LineCounter, type Node as YamlNode, type Document } from 'yaml';
 import { CdpError, type SourceLocation } from '../errors.js';
 
 export type Schema =
@@ -39,132 +41,158 @@ export function didYouMean(input: string, candidates: Iterable<string>): string 
   return distance(input, best) <= limit ? best : undefined;
 }
 
-export interface ParsedYaml {
-  file: string;
-  doc: Document.Parsed;
-  lines: LineCounter;
-}
+/**
+ * Finds where a key path sits in the file. Parsing with positions is several times slower
+ * than a plain parse, so it happens only when there is a problem to report.
+ */
+export class YamlLocator {
+  private parsed?: { doc: Document.Parsed; lines: LineCounter };
+  constructor(readonly file: string, private readonly text: string) {}
 
-/** Parses YAML text; syntax errors become CdpErrors with line and column. */
-export function parseYaml(text: string, file: string): ParsedYaml {
-  const lines = new LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    const pos = lines.linePos(e.pos[0]);
-    const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    throw new CdpError(`invalid YAML: ${msg}`, { location: { file, line: pos.line, column: pos.col }, hint: 'fix the YAML syntax (indentation, quotes, colons)' });
-  }
-  return { file, doc, lines };
-}
-
-export class YamlValidator {
-  readonly errors: CdpError[] = [];
-  constructor(private readonly parsed: ParsedYaml) {}
-
-  locate(node: YamlNode | null | undefined, key: string[]): SourceLocation {
-    const loc: SourceLocation = { file: this.parsed.file, key: key.length ? key.join('.') : undefined };
+  locate(keyPath: (string | number)[], which: 'key' | 'value' = 'value'): SourceLocation {
+    const loc: SourceLocation = { file: this.file, key: keyPath.length ? keyPath.join('.') : undefined };
+    if (!this.parsed) {
+      const lines = new LineCounter();
+      this.parsed = { doc: YAML.parseDocument(this.text, { lineCounter: lines, uniqueKeys: false }), lines };
+    }
+    const { doc, lines } = this.parsed;
+    let node = (keyPath.length ? doc.getIn(keyPath, true) : doc.contents) as YamlNode | undefined;
+    if (which === 'key' && keyPath.length) {
+      const parent = (keyPath.length > 1 ? doc.getIn(keyPath.slice(0, -1), true) : doc.contents) as YamlNode | undefined;
+      if (isMap(parent)) {
+        const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(keyPath[keyPath.length - 1]));
+        if (pair && isScalar(pair.key)) node = pair.key;
+      }
+    }
+    // A missing key is reported at its parent mapping.
+    for (let depth = keyPath.length - 1; !node && depth >= 0; depth--) node = doc.getIn(keyPath.slice(0, depth), true) as YamlNode | undefined;
     const offset = node?.range?.[0];
     if (offset !== undefined) {
-      const pos = this.parsed.lines.linePos(offset);
+      const pos = lines.linePos(offset);
       loc.line = pos.line;
       loc.column = pos.col;
     }
     return loc;
   }
+}
 
-  private fail(node: YamlNode | null | undefined, key: string[], message: string, hint?: string): undefined {
-    this.errors.push(new CdpError(message, { location: this.locate(node, key), hint }));
-    return undefined;
-  }
-
-  /** Validates `node` against `schema` and returns the plain JS value (undefined where invalid). */
-  check(node: YamlNode | null | undefined, schema: Schema, key: string[]): unknown {
-    if (node === null || node === undefined) return undefined;
-    switch (schema.kind) {
-      case 'any':
-        return node.toJSON();
-      case 'string': {
-        if (!isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number')) return this.fail(node, key, 'expected a string');
-        const v = String(node.value);
-        if (schema.enum && !schema.enum.includes(v)) {
-          const near = didYouMean(v, schema.enum);
-          return this.fail(node, key, `unknown value "${v}"`, `${near ? `did you mean "${near}"? ` : ''}expected one of: ${schema.enum.join(', ')}`);
-        }
-        if (schema.pattern && !schema.pattern.test(v)) return this.fail(node, key, `invalid value "${v}"`, schema.patternHint);
-        return v;
-      }
-      case 'number': {
-        if (!isScalar(node) || typeof node.value !== 'number') return this.fail(node, key, 'expected a number');
-        if (schema.integer && !Number.isInteger(node.value)) return this.fail(node, key, 'expected a whole number');
-        if (schema.min !== undefined && node.value < schema.min) return this.fail(node, key, `must be at least ${schema.min}`);
-        return node.value;
-      }
-      case 'boolean':
-        if (!isScalar(node) || typeof node.value !== 'boolean') return this.fail(node, key, 'expected true or false');
-        return node.value;
-      case 'array': {
-        if (!isSeq(node)) return this.fail(node, key, 'expected a list');
-        return node.items.map((item, i) => this.check(item as YamlNode, schema.items, [...key, String(i)]));
-      }
-      case 'object':
-        return this.checkObject(node, schema, key);
-      case 'tagged': {
-        if (!isMap(node)) return this.fail(node, key, 'expected a mapping');
-        const tagNode = node.get(schema.tag, true) as YamlNode | undefined;
-        const tag = isScalar(tagNode) ? String(tagNode.value) : undefined;
-        const names = Object.keys(schema.variants);
-        if (tag === undefined) return this.fail(node, key, `missing \`${schema.tag}\``, `expected one of: ${names.join(', ')}`);
-        const variant = schema.variants[tag];
-        if (!variant) {
-          const near = didYouMean(tag, names);
-          return this.fail(tagNode, [...key, schema.tag], `unknown ${schema.tag} "${tag}"`, `${near ? `did you mean "${near}"? ` : ''}expected one of: ${names.join(', ')}`);
-        }
-        return this.check(node, variant, key);
-      }
-      case 'oneOf': {
-        for (const option of schema.options) {
-          const probe = new YamlValidator(this.parsed);
-          const value = probe.check(node, option, key);
-          if (probe.errors.length === 0) return value;
-        }
-        return this.fail(node, key, `expected ${schema.description}`);
-      }
-    }
-  }
-
-  private checkObject(node: YamlNode, schema: Extract<Schema, { kind: 'object' }>, key: string[]): Record<string, unknown> | undefined {
-    if (!isMap(node)) return this.fail(node, key, 'expected a mapping of keys to values');
-    const out: Record<string, unknown> = {};
-    const seen = new Set<string>();
-    for (const pair of node.items) {
-      const k = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-      seen.add(k);
-      const propSchema = schema.props[k] ?? schema.additional;
-      if (!propSchema) {
-        const near = didYouMean(k, Object.keys(schema.props));
-        this.fail(pair.key as YamlNode, [...key, k], `unknown key "${k}"`, near ? `did you mean "${near}"?` : `allowed keys: ${Object.keys(schema.props).join(', ')}`);
-        continue;
-      }
-      const value = this.check(pair.value as YamlNode, propSchema, [...key, k]);
-      if (value !== undefined) out[k] = value;
-    }
-    for (const req of schema.required ?? []) {
-      if (!seen.has(req)) this.fail(node, [...key, req], `missing required key "${req}"`);
-    }
-    return out;
-  }
-
-  /** The AST node at a key path, for locating errors found after validation. */
-  nodeAt(path: (string | number)[]): YamlNode | undefined {
-    return this.parsed.doc.getIn(path, true) as YamlNode | undefined;
+/** Parses YAML text quickly (no positions); syntax errors become CdpErrors with line and column. */
+export function parseYamlText(text: string, file: string): unknown {
+  try {
+    return jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file });
+  } catch (err) {
+    const e = err as { reason?: string; mark?: { line: number; column: number }; message?: string };
+    throw new CdpError(`invalid YAML: ${e.reason ?? e.message ?? String(err)}`, {
+      location: { file, line: e.mark ? e.mark.line + 1 : undefined, column: e.mark ? e.mark.column + 1 : undefined },
+      hint: 'fix the YAML syntax (indentation, quotes, colons, duplicate keys)',
+    });
   }
 }
 
-/** Parses and validates one YAML file; throws every problem found at once. */
+type Problem = { path: (string | number)[]; message: string; hint?: string; at: 'key' | 'value' };
+
+export class YamlValidator {
+  private readonly problems: Problem[] = [];
+  private cached?: CdpError[];
+  constructor(readonly locator: YamlLocator) {}
+
+  get errors(): CdpError[] {
+    if (!this.cached || this.cached.length !== this.problems.length) {
+      this.cached = this.problems.map((p) => new CdpError(p.message, { location: this.locator.locate(p.path, p.at), hint: p.hint }));
+    }
+    return this.cached;
+  }
+
+  /** Location of a key path, for problems found after validation. */
+  locate(path: (string | number)[]): SourceLocation {
+    return this.locator.locate(path);
+  }
+
+  private fail(path: (string | number)[], message: string, hint?: string, at: 'key' | 'value' = 'value'): undefined {
+    this.problems.push({ path, message, hint, at });
+    return undefined;
+  }
+
+  /** Validates a plain value against `schema`; returns it (undefined where invalid). */
+  check(value: unknown, schema: Schema, path: (string | number)[]): unknown {
+    if (value === null || value === undefined) return undefined;
+    switch (schema.kind) {
+      case 'any':
+        return value;
+      case 'string': {
+        if (typeof value !== 'string' && typeof value !== 'number') return this.fail(path, 'expected a string');
+        const v = String(value);
+        if (schema.enum && !schema.enum.includes(v)) {
+          const near = didYouMean(v, schema.enum);
+          return this.fail(path, `unknown value "${v}"`, `${near ? `did you mean "${near}"? ` : ''}expected one of: ${schema.enum.join(', ')}`);
+        }
+        if (schema.pattern && !schema.pattern.test(v)) return this.fail(path, `invalid value "${v}"`, schema.patternHint);
+        return v;
+      }
+      case 'number':
+        if (typeof value !== 'number') return this.fail(path, 'expected a number');
+        if (schema.integer && !Number.isInteger(value)) return this.fail(path, 'expected a whole number');
+        if (schema.min !== undefined && value < schema.min) return this.fail(path, `must be at least ${schema.min}`);
+        return value;
+      case 'boolean':
+        if (typeof value !== 'boolean') return this.fail(path, 'expected true or false');
+        return value;
+      case 'array':
+        if (!Array.isArray(value)) return this.fail(path, 'expected a list');
+        return value.map((item, i) => this.check(item, schema.items, [...path, i]));
+      case 'object':
+        return this.checkObject(value, schema, path);
+      case 'tagged': {
+        if (!isPlainObject(value)) return this.fail(path, 'expected a mapping');
+        const names = Object.keys(schema.variants);
+        const tag = value[schema.tag];
+        if (tag === undefined || tag === null) return this.fail(path, `missing \`${schema.tag}\``, `expected one of: ${names.join(', ')}`);
+        const variant = schema.variants[String(tag)];
+        if (!variant) {
+          const near = didYouMean(String(tag), names);
+          return this.fail([...path, schema.tag], `unknown ${schema.tag} "${String(tag)}"`, `${near ? `did you mean "${near}"? ` : ''}expected one of: ${names.join(', ')}`);
+        }
+        return this.check(value, variant, path);
+      }
+      case 'oneOf': {
+        for (const option of schema.options) {
+          const probe = new YamlValidator(this.locator);
+          const result = probe.check(value, option, path);
+          if (probe.problems.length === 0) return result;
+        }
+        return this.fail(path, `expected ${schema.description}`);
+      }
+    }
+  }
+
+  private checkObject(value: unknown, schema: Extract<Schema, { kind: 'object' }>, path: (string | number)[]): Record<string, unknown> | undefined {
+    if (!isPlainObject(value)) return this.fail(path, 'expected a mapping of keys to values');
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const propSchema = schema.props[k] ?? schema.additional;
+      if (!propSchema) {
+        const near = didYouMean(k, Object.keys(schema.props));
+        this.fail([...path, k], `unknown key "${k}"`, near ? `did you mean "${near}"?` : `allowed keys: ${Object.keys(schema.props).join(', ')}`, 'key');
+        continue;
+      }
+      const checked = this.check(v, propSchema, [...path, k]);
+      if (checked !== undefined) out[k] = checked;
+    }
+    for (const req of schema.required ?? []) {
+      if (value[req] === undefined || value[req] === null) this.fail([...path, req], `missing required key "${req}"`);
+    }
+    return out;
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses and validates one YAML file. Problems are in `validator.errors`. */
 export function loadYaml<T>(text: string, file: string, schema: Schema): { value: T; validator: YamlValidator } {
-  const parsed = parseYaml(text, file);
-  const validator = new YamlValidator(parsed);
-  const value = (validator.check(parsed.doc.contents as YamlNode, schema, []) ?? {}) as T;
+  const raw = parseYamlText(text, file);
+  const validator = new YamlValidator(new YamlLocator(file, text));
+  const value = (validator.check(raw, schema, []) ?? {}) as T;
   return { value, validator };
 }

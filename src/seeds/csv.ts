@@ -8,7 +8,7 @@
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { parse, CsvError } from 'csv-parse';
+import { parse, CsvError, type Options as CsvOptions } from 'csv-parse';
 import { closest, distance } from 'fastest-levenshtein';
 import { CdpError } from '../errors.js';
 import type { LogicalType } from '../warehouse/types.js';
@@ -221,21 +221,23 @@ async function* readRecords(file: string): AsyncGenerator<CsvRecord> {
   const source = createReadStream(file);
   let previousEnd = 0;
   let previousEmpty = 0;
-  const parser = parse({
+  const options: CsvOptions<CsvRecord, string[]> = {
     bom: true,
     // Ragged rows are checked by the callers so the message can name the header's width.
     relax_column_count: true,
     relax_quotes: true,
     skip_empty_lines: true,
     // Cheaper than `info: true`, which copies the whole info object for every record.
-    on_record: (fields: string[], ctx): CsvRecord => {
+    on_record: (fields, ctx) => {
       // ctx.lines is where the record ends; skipped blank lines sit between the previous record and this one.
       const line = previousEnd + 1 + (ctx.empty_lines - previousEmpty);
       previousEnd = ctx.lines;
       previousEmpty = ctx.empty_lines;
       return { fields, line };
     },
-  });
+  };
+  // csv-parse's overloads only carry the record type through when `columns` is set.
+  const parser = parse(options as unknown as CsvOptions);
   source.on('error', (e) => parser.destroy(e));
   source.pipe(parser);
   try {

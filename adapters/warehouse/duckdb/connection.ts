@@ -9,7 +9,7 @@ import { CdpError } from '../../../src/errors.js';
 import type { ColumnInfo, ColumnSpec, Executor, Relation, RelationInfo, Row, Warehouse } from '../../../src/warehouse/types.js';
 import { describeValue } from '../../../src/warehouse/values.js';
 import { writerFor, type CellWriter } from './append.js';
-import { normalise, toDuckDbParams } from './convert.js';
+import { jsonColumns, normalise, parseJsonColumns, toDuckDbParams } from './convert.js';
 import { DuckDbDialect } from './dialect.js';
 import { DuckDbConnectionPool } from './pool.js';
 
@@ -73,9 +73,10 @@ export class DuckDbWarehouse implements Warehouse {
     const conn = await this.pool.acquire();
     try {
       const result = await conn.stream(sql, toDuckDbParams(params));
+      const json = jsonColumns(result);
       let batch: T[] = [];
       for await (const rows of result.yieldConvertedRowObjects(normalise)) {
-        for (const row of rows) {
+        for (const row of parseJsonColumns(rows, json)) {
           batch.push(row as T);
           if (batch.length >= batchSize) {
             yield batch;
@@ -163,7 +164,7 @@ async function runOn(conn: DuckDBConnection, sql: string, params?: unknown[]): P
 
 async function queryOn<T extends Row>(conn: DuckDBConnection, sql: string, params?: unknown[]): Promise<T[]> {
   const reader = await conn.runAndReadAll(sql, toDuckDbParams(params));
-  return reader.convertRowObjects(normalise) as T[];
+  return parseJsonColumns(reader.convertRowObjects(normalise), jsonColumns(reader)) as T[];
 }
 
 async function columnsOn(conn: DuckDBConnection, relation: Relation): Promise<ColumnInfo[]> {

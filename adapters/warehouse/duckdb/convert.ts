@@ -11,6 +11,7 @@ import {
   DuckDBTypeId,
   JSDuckDBValueConverter,
   listValue,
+  type DuckDBType,
   type DuckDBValue,
   type JS,
   type DuckDBValueConverter,
@@ -35,12 +36,36 @@ export const normalise: DuckDBValueConverter<unknown> = (value, type, converter)
     case DuckDBTypeId.TIME:
       // PostgreSQL returns TIME as 'HH:MM:SS[.ffffff]' text; DuckDB's JS conversion would give bigint micros.
       return value instanceof DuckDBTimeValue ? value.toString() : String(value);
-    case DuckDBTypeId.VARCHAR:
-      return type.alias === 'JSON' ? JSON.parse(String(value)) : String(value);
     default:
       return JSDuckDBValueConverter(value, type, converter as DuckDBValueConverter<JS>);
   }
 };
+
+interface ResultShape {
+  columnTypes(): DuckDBType[];
+  deduplicatedColumnNames(): string[];
+}
+
+/**
+ * Names of the result's JSON columns. Chunk vectors do not carry the JSON alias (values reach
+ * `normalise` as plain VARCHAR), so JSON is recognised from the result's column types instead.
+ */
+export function jsonColumns(result: ResultShape): string[] {
+  const names = result.deduplicatedColumnNames();
+  return result.columnTypes().flatMap((type, i) => (type.alias === 'JSON' ? [names[i]] : []));
+}
+
+/** Parses JSON columns in place, as pg does for json/jsonb. */
+export function parseJsonColumns<T extends Record<string, unknown>>(rows: T[], columns: string[]): T[] {
+  if (columns.length === 0) return rows;
+  for (const row of rows) {
+    for (const col of columns) {
+      const text = row[col];
+      if (typeof text === 'string') (row as Record<string, unknown>)[col] = JSON.parse(text);
+    }
+  }
+  return rows;
+}
 
 /** Parameter values as DuckDB binds them: Date is not accepted natively. */
 export function toDuckDbParam(value: unknown): DuckDBValue {

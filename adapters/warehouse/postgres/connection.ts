@@ -104,7 +104,6 @@ export class PostgresWarehouse implements Warehouse {
     } finally {
       // On an early `break` the cursor must be closed on the server before the client is reused.
       await closeStream(rows);
-      this.release(client);
     }
   }
 

@@ -1,0 +1,420 @@
+/**
+ * One conformance suite for every warehouse adapter, run against real engines: DuckDB in
+ * memory and in a file, and PostgreSQL in a fresh database per run. Every adapter must give
+ * the same answers, so expectations are written once.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CdpError } from '../src/errors.js';
+import { dialectFor, openWarehouse, type TargetConfig } from '../src/warehouse/registry.js';
+import type { ColumnSpec, Relation, Warehouse } from '../src/warehouse/types.js';
+
+// Local time must never leak into values, so run far from UTC. Adapters load lazily (through
+// the registry), after this line.
+process.env.TZ = 'Asia/Kolkata';
+
+const PG = { host: process.env.PGHOST ?? '127.0.0.1', port: Number(process.env.PGPORT ?? 5432), user: process.env.PGUSER ?? 'postgres' };
+
+interface Case {
+  name: string;
+  setUp(): Promise<{ target: TargetConfig; tearDown(): Promise<void> }>;
+  /** A target that cannot be opened, and what the error must say. */
+  bad: TargetConfig;
+  badMessage: RegExp;
+}
+
+const cases: Case[] = [
+  {
+    name: 'duckdb :memory:',
+    setUp: async () => ({ target: { type: 'duckdb', path: ':memory:' }, tearDown: async () => undefined }),
+    bad: { type: 'duckdb', path: '/dev/null/not-a-dir/x.duckdb' },
+    badMessage: /Cannot open DuckDB database \/dev\/null\/not-a-dir\/x\.duckdb/,
+  },
+  {
+    name: 'duckdb file',
+    setUp: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cdp-wh-'));
+      return {
+        target: { type: 'duckdb', path: join(dir, 'nested', 'deeper', 'warehouse.duckdb'), threads: 2 },
+        tearDown: async () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
+    bad: { type: 'duckdb', path: '/dev/null/not-a-dir/x.duckdb' },
+    badMessage: /Cannot open DuckDB database/,
+  },
+  {
+    name: 'postgres',
+    setUp: async () => {
+      const database = `cdp_test_${randomBytes(6).toString('hex')}`;
+      const admin = await openWarehouse({ type: 'postgres', ...PG, database: 'postgres' });
+      await admin.execute(`CREATE DATABASE "${database}"`);
+      return {
+        // A pool of two makes a leaked client show up as a hang within a few statements.
+        target: { type: 'postgres', ...PG, database, poolMax: 2 },
+        tearDown: async () => {
+          await admin.execute(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+          await admin.close();
+        },
+      };
+    },
+    bad: { type: 'postgres', host: '127.0.0.1', port: 1, user: 'postgres', password: 'sekret-pw', database: 'cdp_nowhere' },
+    badMessage: /Cannot connect to PostgreSQL at 127\.0\.0\.1:1\/cdp_nowhere/,
+  },
+];
+
+const SCHEMA = 'conformance';
+const rel = (name: string): Relation => ({ schema: SCHEMA, name });
+
+describe.each(cases)('warehouse conformance: $name', (c) => {
+  let wh: Warehouse;
+  let target: TargetConfig;
+  let tearDown: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    ({ target, tearDown } = await c.setUp());
+    wh = await openWarehouse(target);
+    await wh.execute(wh.dialect.createSchema(SCHEMA));
+  }, 60_000);
+
+  afterAll(async () => {
+    await wh?.close();
+    await tearDown?.();
+  }, 60_000);
+
+  const table = (name: string) => wh.dialect.relation(rel(name));
+
+  it('opens, pings and matches the registry dialect', async () => {
+    // The zone override above is what makes the timestamp assertions meaningful.
+    expect(new Date(0).getTimezoneOffset()).toBe(-330);
+    expect(await wh.ping()).toMatch(/(DuckDB|PostgreSQL) v?\d+\.\d+/);
+    if (target.type === 'duckdb' && target.path !== ':memory:') expect(existsSync(target.path)).toBe(true);
+    const dialect = await dialectFor(target.type);
+    expect(dialect.name).toBe(wh.dialect.name);
+    expect(wh.dialect.capabilities).toEqual({ transactionalDdl: true, merge: true });
+    await expect(dialectFor('bigquery')).rejects.toThrow(/bigquery warehouse adapter is not implemented yet/);
+    await expect(openWarehouse({ type: 'snowflake' })).rejects.toBeInstanceOf(CdpError);
+  });
+
+  it('turns a failed connection into a CdpError naming where it tried', async () => {
+    const err = await openWarehouse(c.bad).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CdpError);
+    const cdp = err as CdpError;
+    expect(cdp.message).toMatch(c.badMessage);
+    expect(cdp.hint).toBeTruthy();
+    expect(`${cdp.message} ${cdp.hint}`).not.toContain('sekret-pw');
+  });
+
+  it('normalises scalar result values', async () => {
+    const d = wh.dialect;
+    const [row] = await wh.query(`SELECT
+      ${d.cast('42', 'integer')} AS i,
+      ${d.cast('123456789012', 'bigint')} AS b,
+      ${d.cast("'9007199254740993'", 'bigint')} AS huge,
+      ${d.cast("'1.25'", 'decimal')} AS dec,
+      ${d.cast('0.5', 'double')} AS dbl,
+      ${d.cast("'2024-02-29'", 'date')} AS d,
+      ${d.cast("'2024-01-02 03:04:05.678'", 'timestamp')} AS ts,
+      CAST('2024-01-02 03:04:05.678+02:00' AS TIMESTAMP WITH TIME ZONE) AS tstz,
+      true AS t,
+      'héllo' AS s,
+      ${d.cast('NULL', 'integer')} AS n,
+      ${d.cast(`'{"a": [1, 2]}'`, 'json')} AS j`);
+    expect(row).toStrictEqual({
+      i: 42,
+      b: 123456789012,
+      huge: 9007199254740993n,
+      dec: 1.25,
+      dbl: 0.5,
+      d: '2024-02-29',
+      ts: new Date('2024-01-02T03:04:05.678Z'),
+      tstz: new Date('2024-01-02T01:04:05.678Z'),
+      t: true,
+      s: 'héllo',
+      n: null,
+      j: { a: [1, 2] },
+    });
+  });
+
+  it('normalises aggregates: count, sums of ints (also beyond 2^53), averages', async () => {
+    const [agg] = await wh.query(
+      `SELECT count(*) AS c, sum(x) AS s, sum(CAST(x AS BIGINT)) AS sb, avg(x) AS a, min(x) AS mn FROM (VALUES (1), (2), (3)) AS v(x)`,
+    );
+    expect(agg).toStrictEqual({ c: 3, s: 6, sb: 6, a: 2, mn: 1 });
+    const [big] = await wh.query(
+      `SELECT sum(x) AS s FROM (VALUES (CAST(9007199254740991 AS BIGINT)), (CAST(9007199254740991 AS BIGINT))) AS v(x)`,
+    );
+    expect(big).toStrictEqual({ s: 18014398509481982n });
+  });
+
+  it('binds $n parameters of every JS type', async () => {
+    const [row] = await wh.query(`SELECT $1 + 1 AS n, $2 AS s, CAST($3 AS TIMESTAMP) AS ts, CAST($4 AS BIGINT) AS big, $5 = 'x' AS eq, CAST($6 AS BOOLEAN) AS flag`, [
+      41,
+      'hi',
+      new Date('2024-05-06T07:08:09.010Z'),
+      9007199254740993n,
+      null,
+      true,
+    ]);
+    expect(row).toStrictEqual({ n: 42, s: 'hi', ts: new Date('2024-05-06T07:08:09.010Z'), big: 9007199254740993n, eq: null, flag: true });
+
+    await wh.execute(wh.dialect.createTable(rel('params'), [{ name: 'id', type: 'integer' }, { name: 'label', type: 'text' }]));
+    await wh.execute(`INSERT INTO ${table('params')} VALUES ($1, $2), ($3, $4)`, [1, 'one', 2, "it's two"]);
+    expect(await wh.query(`SELECT label FROM ${table('params')} WHERE id = $1`, [2])).toEqual([{ label: "it's two" }]);
+  });
+
+  it('runs statements concurrently', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => wh.query<{ i: number }>(`SELECT ${i} AS i`)));
+    expect(results.map((r) => r[0].i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  const SERIES = `SELECT g AS i FROM generate_series(1, 25000) AS t(g) WHERE g > $1 ORDER BY g`;
+
+  it('streams rows in bounded batches', async () => {
+    const sizes: number[] = [];
+    let sum = 0;
+    for await (const batch of wh.stream<{ i: number }>(SERIES, [0], 4000)) {
+      sizes.push(batch.length);
+      for (const r of batch) sum += r.i;
+    }
+    expect(sizes).toEqual([4000, 4000, 4000, 4000, 4000, 4000, 1000]);
+    expect(sum).toBe((25000 * 25001) / 2);
+
+    const defaultSizes: number[] = [];
+    for await (const batch of wh.stream(SERIES, [0])) defaultSizes.push(batch.length);
+    expect(defaultSizes.length).toBeGreaterThan(1);
+    expect(Math.max(...defaultSizes)).toBeLessThanOrEqual(10_000);
+    expect(defaultSizes.reduce((a, b) => a + b, 0)).toBe(25000);
+  }, 30_000);
+
+  it('releases the session when a stream ends early or fails', async () => {
+    // More early exits than any pool has connections: a leak would make the query below hang.
+    for (let n = 0; n < 6; n++) {
+      for await (const batch of wh.stream<{ i: number }>(SERIES, [0], 1000)) {
+        expect(batch[0]).toEqual({ i: 1 });
+        break;
+      }
+    }
+    for (let n = 0; n < 3; n++) {
+      const failing = async () => {
+        for await (const _batch of wh.stream('SELECT * FROM no_such_table_anywhere')) void _batch;
+      };
+      await expect(failing()).rejects.toThrow();
+    }
+    expect(await wh.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  }, 30_000);
+
+  const LOAD_COLUMNS: ColumnSpec[] = [
+    { name: 'id', type: 'bigint' },
+    { name: 'n', type: 'integer' },
+    { name: 'name', type: 'text' },
+    { name: 'score', type: 'double' },
+    { name: 'amount', type: 'decimal' },
+    { name: 'active', type: 'boolean' },
+    { name: 'born', type: 'date' },
+    { name: 'seen', type: 'timestamp' },
+    { name: 'meta', type: 'json' },
+  ];
+  const DAY = 86_400_000;
+  // Text that CSV must quote, an empty string (not NULL), and COPY's end-of-data marker.
+  const nameOf = (i: number) => (i % 7 === 0 ? null : i === 3 ? 'a,"b"\nc\\.' : i === 4 ? '' : i === 5 ? '\\.' : `name ${i}`);
+  const inputRow = (i: number): unknown[] => [
+    i === 1 ? 1n : i,
+    i % 1000,
+    nameOf(i),
+    i / 4,
+    i % 2 === 0 ? `${i}.125` : i + 0.5,
+    i % 3 === 0,
+    i % 2 === 0 ? '2024-01-15' : new Date(Date.UTC(2020, 0, 1) + (i % 365) * DAY),
+    i % 2 === 0 ? '2024-03-01 12:00:00.250' : new Date(Date.UTC(2024, 0, 1, 0, 0, i % 60)),
+    i % 5 === 0 ? null : { k: i, tags: ['x'] },
+  ];
+  const expectedRow = (i: number) => ({
+    id: i,
+    n: i % 1000,
+    name: nameOf(i),
+    score: i / 4,
+    amount: i % 2 === 0 ? i + 0.125 : i + 0.5,
+    active: i % 3 === 0,
+    born: i % 2 === 0 ? '2024-01-15' : new Date(Date.UTC(2020, 0, 1) + (i % 365) * DAY).toISOString().slice(0, 10),
+    seen: i % 2 === 0 ? new Date('2024-03-01T12:00:00.250Z') : new Date(Date.UTC(2024, 0, 1, 0, 0, i % 60)),
+    meta: i % 5 === 0 ? null : { k: i, tags: ['x'] },
+  });
+  async function* batchesOf(total: number, size: number): AsyncIterable<unknown[][]> {
+    for (let start = 1; start <= total; start += size) {
+      yield Array.from({ length: Math.min(size, total - start + 1) }, (_, k) => inputRow(start + k));
+    }
+  }
+
+  it('bulk loads 50k typed rows', async () => {
+    await wh.execute(wh.dialect.createTable(rel('loaded'), LOAD_COLUMNS));
+    const loaded = await wh.bulkLoad(rel('loaded'), LOAD_COLUMNS, batchesOf(50_000, 5000));
+    expect(loaded).toBe(50_000);
+
+    const [stats] = await wh.query(`SELECT count(*) AS c, sum(id) AS s, count(name) AS names, count(meta) AS metas,
+      sum(CASE WHEN active THEN 1 ELSE 0 END) AS actives FROM ${table('loaded')}`);
+    expect(stats).toStrictEqual({ c: 50_000, s: (50_000 * 50_001) / 2, names: 50_000 - 7142, metas: 40_000, actives: 16_666 });
+
+    const ids = [1, 2, 3, 4, 5, 7, 49_999, 50_000];
+    const rows = await wh.query(`SELECT * FROM ${table('loaded')} WHERE id IN (${ids.join(', ')}) ORDER BY id`);
+    expect(rows).toStrictEqual(ids.map(expectedRow));
+  }, 60_000);
+
+  it('bulk loads nothing when a value does not fit its column', async () => {
+    const cols: ColumnSpec[] = [{ name: 'a', type: 'integer' }, { name: 'b', type: 'text' }];
+    await wh.execute(wh.dialect.createTable(rel('load_bad'), cols));
+    async function* rows(): AsyncIterable<unknown[][]> {
+      yield [[1, 'ok'], [2, 'ok']];
+      yield [['not a number', 'bad']];
+    }
+    await expect(wh.bulkLoad(rel('load_bad'), cols, rows())).rejects.toThrow(/Cannot load "not a number" into column "a" \(integer\).*row 3/);
+    expect(await wh.query(`SELECT count(*) AS c FROM ${table('load_bad')}`)).toEqual([{ c: 0 }]);
+    // Columns may come in any order and leave table columns out.
+    expect(await wh.bulkLoad(rel('load_bad'), [{ name: 'b', type: 'text' }], batchesOfValues([['only b']]))).toBe(1);
+    expect(await wh.query(`SELECT a, b FROM ${table('load_bad')}`)).toEqual([{ a: null, b: 'only b' }]);
+  });
+
+  it('rolls a failed transaction back and commits a successful one', async () => {
+    const d = wh.dialect;
+    await expect(
+      wh.transaction(async (tx) => {
+        await tx.execute(d.createTable(rel('tx_rolled'), [{ name: 'a', type: 'integer' }]));
+        await tx.execute(`INSERT INTO ${table('tx_rolled')} VALUES ($1)`, [1]);
+        expect(await tx.query(`SELECT a FROM ${table('tx_rolled')}`)).toEqual([{ a: 1 }]);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect((await wh.relations(SCHEMA)).map((r) => r.name)).not.toContain('tx_rolled');
+
+    const out = await wh.transaction(async (tx) => {
+      await tx.execute(d.createTable(rel('tx_kept'), [{ name: 'a', type: 'integer' }]));
+      await tx.execute(`INSERT INTO ${table('tx_kept')} VALUES ($1)`, [7]);
+      return 'done';
+    });
+    expect(out).toBe('done');
+    expect(await wh.query(`SELECT a FROM ${table('tx_kept')}`)).toEqual([{ a: 7 }]);
+  });
+
+  it('lists relations and columns', async () => {
+    const d = wh.dialect;
+    await wh.execute(
+      d.createTable(rel('rel_table'), [
+        { name: 'id', type: 'bigint' },
+        { name: 'we"ird', type: 'text' },
+        { name: 'created', type: 'timestamp' },
+      ]),
+    );
+    await wh.execute(`INSERT INTO ${table('rel_table')} (id, ${d.quoteIdent('we"ird')}) VALUES (1, ${d.quoteString("o'k")})`);
+    await wh.execute(d.createView(rel('rel_view'), `SELECT id FROM ${table('rel_table')};`));
+    const listed = (await wh.relations(SCHEMA)).filter((r) => r.name.startsWith('rel_'));
+    expect(listed).toEqual([
+      { schema: SCHEMA, name: 'rel_table', kind: 'table' },
+      { schema: SCHEMA, name: 'rel_view', kind: 'view' },
+    ]);
+    const cols = await wh.columns(rel('rel_table'));
+    expect(cols.map((col) => col.name)).toEqual(['id', 'we"ird', 'created']);
+    expect(cols.every((col) => col.dataType.length > 0)).toBe(true);
+    expect(await wh.query(`SELECT ${d.quoteIdent('we"ird')} AS w FROM ${table('rel_view')} JOIN ${table('rel_table')} USING (id)`)).toEqual([{ w: "o'k" }]);
+
+    // A view whose columns change is replaced by drop + create (CREATE VIEW never replaces).
+    await expect(wh.execute(d.createView(rel('rel_view'), `SELECT id, created FROM ${table('rel_table')}`))).rejects.toThrow();
+    await wh.execute(d.drop(rel('rel_view'), 'view'));
+    await wh.execute(d.createView(rel('rel_view'), `SELECT id, created FROM ${table('rel_table')}`));
+    expect((await wh.columns(rel('rel_view'))).map((col) => col.name)).toEqual(['id', 'created']);
+
+    expect(await wh.relations('no_such_schema')).toEqual([]);
+    expect(await wh.columns(rel('no_such_table'))).toEqual([]);
+    await wh.execute(d.drop(rel('no_such_table'), 'table'));
+  });
+
+  it('merges NULL-safely on a composite key', async () => {
+    const d = wh.dialect;
+    const cols: ColumnSpec[] = [{ name: 'k1', type: 'integer' }, { name: 'k2', type: 'text' }, { name: 'v', type: 'text' }];
+    for (const name of ['m_target', 'm_source']) await wh.execute(d.createTable(rel(name), cols));
+    await wh.execute(`INSERT INTO ${table('m_target')} VALUES (1, NULL, 'a'), (NULL, NULL, 'b'), (2, 'x', 'c')`);
+    await wh.execute(`INSERT INTO ${table('m_source')} VALUES (1, NULL, 'A'), (NULL, NULL, 'B'), (3, NULL, 'D')`);
+    const merge = d.mergeInto(rel('m_target'), rel('m_source'), ['k1', 'k2'], ['k1', 'k2', 'v']);
+    for (let run = 0; run < 2; run++) {
+      await wh.transaction(async (tx) => {
+        for (const sql of merge) await tx.execute(sql);
+      });
+    }
+    expect(await wh.query(`SELECT k1, k2, v FROM ${table('m_target')} ORDER BY k1 NULLS LAST, k2 NULLS LAST`)).toEqual([
+      { k1: 1, k2: null, v: 'A' },
+      { k1: 2, k2: 'x', v: 'c' },
+      { k1: 3, k2: null, v: 'D' },
+      { k1: null, k2: null, v: 'B' },
+    ]);
+
+    // Keys only: matched rows are left alone, new keys are inserted.
+    await wh.execute(`INSERT INTO ${table('m_source')} VALUES (4, 'y', 'E')`);
+    for (const sql of d.mergeInto(rel('m_target'), rel('m_source'), ['k1', 'k2'], [])) await wh.execute(sql);
+    expect(await wh.query(`SELECT count(*) AS c, count(v) AS with_v FROM ${table('m_target')}`)).toEqual([{ c: 5, with_v: 4 }]);
+  });
+
+  it('swaps relations atomically with renames in a transaction', async () => {
+    const d = wh.dialect;
+    const create = async (name: string, v: number) => {
+      await wh.execute(d.createTableAs(rel(name), `SELECT ${v} AS v`));
+    };
+    const swap = (fail: boolean) =>
+      wh.transaction(async (tx) => {
+        await tx.execute(d.rename(rel('swap'), 'table', 'swap__old'));
+        await tx.execute(d.rename(rel('swap__new'), 'table', 'swap'));
+        if (fail) throw new Error('interrupted');
+        await tx.execute(d.drop(rel('swap__old'), 'table'));
+      });
+    const swapNames = async () => (await wh.relations(SCHEMA)).map((r) => r.name).filter((n) => n.startsWith('swap'));
+
+    await create('swap', 1);
+    await create('swap__new', 2);
+    await swap(false);
+    expect(await wh.query(`SELECT v FROM ${table('swap')}`)).toEqual([{ v: 2 }]);
+    expect(await swapNames()).toEqual(['swap']);
+
+    await create('swap__new', 3);
+    await expect(swap(true)).rejects.toThrow('interrupted');
+    expect(await wh.query(`SELECT v FROM ${table('swap')}`)).toEqual([{ v: 2 }]);
+    expect(await swapNames()).toEqual(['swap', 'swap__new']);
+
+    await wh.execute(d.createView(rel('swap_view'), `SELECT v FROM ${table('swap')}`));
+    await wh.execute(d.rename(rel('swap_view'), 'view', 'swap_view2'));
+    expect((await wh.relations(SCHEMA)).find((r) => r.name === 'swap_view2')?.kind).toBe('view');
+  });
+
+  it('hashes text with sha256 as lowercase hex of its UTF-8 bytes', async () => {
+    const d = wh.dialect;
+    const [row] = await wh.query(`SELECT ${d.sha256("'abc'")} AS abc, ${d.sha256('$1')} AS param`, ['héllo wörld']);
+    expect(row.abc).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(row.param).toBe(createHash('sha256').update('héllo wörld', 'utf8').digest('hex'));
+  });
+
+  it('aggregates distinct non-null values into normalised arrays', async () => {
+    const d = wh.dialect;
+    const [text] = await wh.query(`SELECT ${d.arrayAgg('x', 'x')} AS a FROM (VALUES ('b'), ('a'), (NULL), ('b')) AS v(x)`);
+    expect(text).toEqual({ a: ['a', 'b'] });
+    const [ints] = await wh.query(
+      `SELECT ${d.arrayAgg('x', 'x DESC')} AS a FROM (VALUES (CAST(3 AS BIGINT)), (CAST(1 AS BIGINT)), (CAST(3 AS BIGINT)), (NULL)) AS v(x)`,
+    );
+    expect(ints).toStrictEqual({ a: [3, 1] });
+    const [dates] = await wh.query(`SELECT ${d.arrayAgg(d.cast('x', 'date'), d.cast('x', 'date'))} AS a FROM (VALUES ('2024-02-01'), ('2023-12-31')) AS v(x)`);
+    expect(dates).toStrictEqual({ a: ['2023-12-31', '2024-02-01'] });
+    const [unordered] = await wh.query(`SELECT ${d.arrayAgg('x')} AS a FROM (VALUES (2), (1), (2)) AS v(x)`);
+    expect([...(unordered.a as number[])].sort()).toEqual([1, 2]);
+  });
+
+  it('reports the current time in UTC', async () => {
+    const [row] = await wh.query(`SELECT ${wh.dialect.currentTimestamp()} AS now`);
+    expect(row.now).toBeInstanceOf(Date);
+    expect(Math.abs((row.now as Date).getTime() - Date.now())).toBeLessThan(60_000);
+  });
+});
+
+async function* batchesOfValues(rows: unknown[][]): AsyncIterable<unknown[][]> {
+  yield rows;
+}
