@@ -88,6 +88,7 @@ class Compiler {
   private readonly byName = new Map<string, GraphNode>();
   private readonly sourceIndex = new Map<string, GraphNode>();
   private readonly secretEnvVars: Set<string>;
+  private readonly ephemeralSql = new Map<string, string>();
 
   constructor(
     private readonly project: Project,
@@ -317,7 +318,14 @@ class Compiler {
     const sql = this.engine.render(node.template!, this.scopeFor(node, isIncremental));
     const ephemerals = this.ephemeralAncestors(node);
     if (ephemerals.length === 0) return sql;
-    return inlineEphemerals(sql, ephemerals.map((e) => ({ name: ephemeralCteName(e.name), sql: e.compiledSql ?? this.engine.render(e.template!, this.scopeFor(e, false)) })));
+    return inlineEphemerals(sql, ephemerals.map((e) => ({ name: ephemeralCteName(e.name), sql: this.ownSql(e) })));
+  }
+
+  /** An ephemeral model's own SQL, without its parents inlined (they are hoisted to the consumer). */
+  private ownSql(node: GraphNode): string {
+    let sql = this.ephemeralSql.get(node.id);
+    if (sql === undefined) this.ephemeralSql.set(node.id, (sql = this.engine.render(node.template!, this.scopeFor(node, false))));
+    return sql;
   }
 
   /** Ephemeral models this node reaches through other ephemerals, parents first. */

@@ -6,7 +6,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Rng } from './random.js';
 
-const CHUNK_BYTES = 1 << 18;
+const CHUNK_BYTES = 1 << 16;
 const NEEDS_QUOTES = /[",\r\n]|^\s|\s$/;
 
 /**
@@ -38,14 +38,11 @@ export function csvLine(values: readonly (string | null | undefined)[], plain?: 
 }
 
 /**
- * Encodes text straight into a fixed-size Buffer and hands full buffers to the stream. Keeping
- * output as long-lived JS strings (cons-string chunks) cost more in GC than generating the
- * data did.
+ * A file write stream plus the bookkeeping for backpressure. Callers hand it whole encoded
+ * chunks, so the stream never holds many small writes.
  */
-export class BufferedFile {
+export class OutputFile {
   private readonly stream: WriteStream;
-  private buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-  private used = 0;
   private waiting = false;
   private failure?: Error;
 
@@ -56,23 +53,13 @@ export class BufferedFile {
     });
   }
 
-  write(text: string): void {
-    // UTF-8 needs at most 3 bytes per UTF-16 unit.
-    if (this.used + text.length * 3 > this.buffer.length) {
-      this.flush();
-      if (text.length * 3 > this.buffer.length) this.buffer = Buffer.allocUnsafe(text.length * 3);
+  write(chunk: Buffer | string): void {
+    if (!this.stream.write(chunk) && !this.waiting) {
+      this.waiting = true;
+      this.stream.once('drain', () => {
+        this.waiting = false;
+      });
     }
-    this.used += this.buffer.write(text, this.used, 'utf8');
-  }
-
-  /** Copies already-encoded bytes (see SourceWriter's shuffle arena). */
-  writeBytes(source: Buffer, start: number, end: number): void {
-    const length = end - start;
-    if (this.used + length > this.buffer.length) {
-      this.flush();
-      if (length > this.buffer.length) this.buffer = Buffer.allocUnsafe(length);
-    }
-    this.used += source.copy(this.buffer, this.used, start, end);
   }
 
   /** True when the OS has not caught up; the caller should await drained() before writing more. */
@@ -98,56 +85,63 @@ export class BufferedFile {
   }
 
   close(): Promise<void> {
-    this.flush();
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       this.stream.once('error', reject);
       this.stream.end(() => resolve());
     });
   }
+}
 
-  private flush(): void {
-    if (this.used === 0) return;
-    const full = this.buffer.subarray(0, this.used);
+/** Encodes text into a fixed-size Buffer; full buffers go to the file without further copying. */
+class Lane {
+  buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  used = 0;
+
+  fits(text: string): boolean {
+    // UTF-8 needs at most 3 bytes per UTF-16 unit; the exact length is only computed near the end.
+    return this.used + text.length * 3 <= this.buffer.length || this.used + Buffer.byteLength(text) <= this.buffer.length;
+  }
+
+  append(text: string): void {
+    if (!this.fits(text)) throw new Error('demo row longer than a lane buffer');
+    this.used += this.buffer.write(text, this.used, 'utf8');
+  }
+
+  takeChunk(): Buffer | undefined {
+    if (this.used === 0) return undefined;
+    const chunk = this.buffer.subarray(0, this.used);
     this.buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     this.used = 0;
-    if (!this.stream.write(full) && !this.waiting) {
-      this.waiting = true;
-      this.stream.once('drain', () => {
-        this.waiting = false;
-      });
-    }
+    return chunk;
   }
 }
 
-/** Bytes reserved per shuffled row (row plus its ground-truth line); longer rows bypass the shuffle. */
-const SLOT_BYTES = 1024;
-
 /**
- * One raw source file plus its share of the ground truth. Rows pass through a bounded shuffle
- * buffer so a person's records are not always adjacent in the file (real exports are ordered by
- * time or key, not by the hidden person). Held rows live as UTF-8 bytes in one fixed arena:
- * keeping thousands of row strings alive across garbage collections made GC the bottleneck.
+ * One raw source file plus its share of the ground truth. Each row goes to one of several lanes
+ * picked at random, and a lane is written out whole when it fills, so a person's records end
+ * up far apart in the file (real exports are not ordered by the hidden person) at no extra
+ * copying cost. Each lane keeps its truth lines beside its rows, so the ground truth lists
+ * records in the same order as the source file.
  */
 export class SourceWriter {
-  private readonly arena: Buffer;
-  private readonly rowBytes: Int32Array;
-  private readonly truthBytes: Int32Array;
-  private held = 0;
+  private readonly rowLanes: Lane[] = [];
+  private readonly truthLanes: Lane[] = [];
   private written = 0;
 
   constructor(
     readonly name: string,
-    readonly file: BufferedFile,
+    readonly file: OutputFile,
     header: readonly string[],
-    private readonly truthFile: BufferedFile,
+    private readonly truthFile: OutputFile,
     private readonly rng: Rng,
-    private readonly slots: number,
+    lanes: number,
     private readonly plain: readonly boolean[],
   ) {
-    this.arena = Buffer.alloc(slots * SLOT_BYTES);
-    this.rowBytes = new Int32Array(slots);
-    this.truthBytes = new Int32Array(slots);
+    for (let i = 0; i < lanes; i++) {
+      this.rowLanes.push(new Lane());
+      this.truthLanes.push(new Lane());
+    }
     file.write(csvLine(header));
   }
 
@@ -159,44 +153,22 @@ export class SourceWriter {
   add(personId: string, values: readonly (string | null | undefined)[]): void {
     const line = csvLine(values, this.plain);
     const truth = `${this.name},${values[0]},${personId}\n`;
-    if ((line.length + truth.length) * 3 > SLOT_BYTES && Buffer.byteLength(line) + Buffer.byteLength(truth) > SLOT_BYTES) {
-      this.file.write(line);
-      this.truthFile.write(truth);
-      this.written++;
-      return;
-    }
-    let slot: number;
-    if (this.held < this.slots) {
-      slot = this.held++;
-    } else {
-      slot = this.rng.int(this.slots);
-      this.emit(slot);
-    }
-    const base = slot * SLOT_BYTES;
-    const rowLength = this.arena.write(line, base, 'utf8');
-    this.rowBytes[slot] = rowLength;
-    this.truthBytes[slot] = this.arena.write(truth, base + rowLength, 'utf8');
-  }
-
-  /** Empties the shuffle buffer in random order; the file itself is closed by the caller. */
-  drainBuffer(): void {
-    while (this.held > 0) {
-      const slot = this.rng.int(this.held);
-      this.emit(slot);
-      const last = --this.held;
-      if (slot !== last) {
-        this.arena.copy(this.arena, slot * SLOT_BYTES, last * SLOT_BYTES, last * SLOT_BYTES + this.rowBytes[last] + this.truthBytes[last]);
-        this.rowBytes[slot] = this.rowBytes[last];
-        this.truthBytes[slot] = this.truthBytes[last];
-      }
-    }
-  }
-
-  private emit(slot: number): void {
-    const base = slot * SLOT_BYTES;
-    const rowEnd = base + this.rowBytes[slot];
-    this.file.writeBytes(this.arena, base, rowEnd);
-    this.truthFile.writeBytes(this.arena, rowEnd, rowEnd + this.truthBytes[slot]);
+    const lane = this.rng.int(this.rowLanes.length);
+    if (!this.rowLanes[lane].fits(line) || !this.truthLanes[lane].fits(truth)) this.flushLane(lane);
+    this.rowLanes[lane].append(line);
+    this.truthLanes[lane].append(truth);
     this.written++;
+  }
+
+  /** Writes out every partly filled lane; the files themselves are closed by the caller. */
+  flush(): void {
+    for (let lane = 0; lane < this.rowLanes.length; lane++) this.flushLane(lane);
+  }
+
+  private flushLane(lane: number): void {
+    const rows = this.rowLanes[lane].takeChunk();
+    const truth = this.truthLanes[lane].takeChunk();
+    if (rows) this.file.write(rows);
+    if (truth) this.truthFile.write(truth);
   }
 }

@@ -9,7 +9,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CdpError } from '../errors.js';
-import { BufferedFile, csvLine, SourceWriter } from './csv-writer.js';
+import { csvLine, OutputFile, SourceWriter } from './csv-writer.js';
 import { buildCompanies, PeopleFactory } from './people.js';
 import { Rng } from './random.js';
 import { RecordFactory, type SourceWriters } from './records.js';
@@ -45,8 +45,8 @@ export interface DemoDataSummary {
 
 export const DEFAULT_DEMO_SEED = 42;
 export const MAX_DEMO_PEOPLE = 10_000_000;
-/** Rows held back per file to interleave different people's records. */
-const SHUFFLE_ROWS = 2048;
+/** Lanes per file that interleave different people's records (see SourceWriter). */
+const SHUFFLE_LANES = 16;
 
 /** Stream identifiers for the independent PRNGs; changing them changes every output byte. */
 const STREAM_PEOPLE = 0;
@@ -103,20 +103,20 @@ export async function generateDemoData(opts: DemoDataOptions): Promise<DemoDataS
     });
   }
 
-  const truth = new BufferedFile(truthPath);
+  const truth = new OutputFile(truthPath);
   truth.write(csvLine(DEMO_TRUTH_COLUMNS.map((c) => c.name)));
-  const files: BufferedFile[] = [truth];
+  const files: OutputFile[] = [truth];
   const writers = {} as SourceWriters;
   const ordered: SourceWriter[] = [];
   DEMO_SOURCES.forEach((source, i) => {
-    const file = new BufferedFile(join(outDir, source.file));
+    const file = new OutputFile(join(outDir, source.file));
     const writer = new SourceWriter(
       source.name,
       file,
       source.columns.map((c) => c.name),
       truth,
       new Rng(seed, STREAM_SHUFFLE + i),
-      SHUFFLE_ROWS,
+      SHUFFLE_LANES,
       source.columns.map((c) => TOKEN_COLUMNS.has(c.name)),
     );
     files.push(file);
@@ -135,7 +135,7 @@ export async function generateDemoData(opts: DemoDataOptions): Promise<DemoDataS
       if (files.some((f) => f.backedUp)) await Promise.all(files.map((f) => f.drained()));
     }
     for (const writer of ordered) {
-      writer.drainBuffer();
+      writer.flush();
       if (files.some((f) => f.backedUp)) await Promise.all(files.map((f) => f.drained()));
     }
   } finally {

@@ -88,12 +88,16 @@ const LAST_SLUGS = LAST_NAMES.map(slug);
 export function buildCompanies(people: number, rng: Rng): Company[] {
   const count = Math.max(3, Math.round((people * B2B_SHARE) / PEOPLE_PER_COMPANY));
   const combos = COMPANY_WORDS_A.length * COMPANY_WORDS_B.length * COMPANY_VARIANTS.length;
-  const order = new IdSequence('', combos, rng);
+  // Shuffle the word combinations so small demos do not all start with the first words listed.
+  const order = Array.from({ length: combos }, (_, i) => i);
+  for (let i = combos - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
   const companies: Company[] = [];
   for (let i = 0; i < count; i++) {
-    // Walk a permutation so small demos do not all start with the first words in the lists.
-    let n = order.nextNumber();
-    while (n >= combos) n = order.nextNumber();
+    const n = order[i % combos];
+    // Past the combinations, names repeat with a number, like "Acme Labs 2 Inc." (acme-labs-2.com).
     const round = Math.floor(i / combos);
     const a = COMPANY_WORDS_A[n % COMPANY_WORDS_A.length];
     const b = COMPANY_WORDS_B[Math.floor(n / COMPANY_WORDS_A.length) % COMPANY_WORDS_B.length];

@@ -9,6 +9,11 @@ import type { ColumnInfo, Relation, Warehouse } from '../warehouse/types.js';
 import type { BuildContext, Materialization } from './types.js';
 import { buildTableAndSwap, dropIfExists, existingKind, stagingRelation } from './swap.js';
 
+/** `unique_key` as a list; templates write composite keys as "a,b" since Handlebars has no lists. */
+export function uniqueKeyColumns(config: Record<string, unknown>): string[] {
+  return asList(config.unique_key).flatMap((k) => k.split(',')).map((k) => k.trim()).filter(Boolean);
+}
+
 function strategyOf(config: Record<string, unknown>): 'merge' | 'append' {
   return (config.incremental_strategy as 'merge' | 'append' | undefined) ?? (config.unique_key ? 'merge' : 'append');
 }
@@ -17,7 +22,7 @@ export const incremental: Materialization = {
   name: 'incremental',
   validate(node) {
     const strategy = strategyOf(node.config);
-    if (strategy === 'merge' && asList(node.config.unique_key).length === 0) {
+    if (strategy === 'merge' && uniqueKeyColumns(node.config).length === 0) {
       return ['incremental_strategy "merge" needs unique_key (one column or a list)'];
     }
     return [];
@@ -44,7 +49,7 @@ async function foldIn(ctx: BuildContext, staging: Relation): Promise<{ rows: num
   const { warehouse: wh, relation, node } = ctx;
   const d = wh.dialect;
   const strategy = strategyOf(node.config);
-  const keys = asList(node.config.unique_key);
+  const keys = uniqueKeyColumns(node.config);
   const [{ n: batchRows }] = await wh.query<{ n: number }>(`select count(*) as n from ${d.relation(staging)}`);
 
   if (strategy === 'merge') await assertUniqueKeys(wh, staging, keys, node.name);

@@ -84,7 +84,8 @@ export async function runCommand(opts: RunOptions): Promise<RunOutcome> {
     await warehouse.ping();
     if (!opts.json) out.write(`Running ${selected.size} node${selected.size === 1 ? '' : 's'} on ${compiled.target.name} (${compiled.target.type}) with ${threads} thread${threads === 1 ? '' : 's'}\n`);
     const progress = new Progress({ total: selected.size, out: out as NodeJS.WriteStream });
-    const results = await runDag(compiled.graph, selected, threads, (node) => executeNode({ compiled, warehouse, runId, fullRefresh: Boolean(opts.fullRefresh), targetDir }, node), progress);
+    const gates = opts.command === 'build' ? testGates(compiled, selected) : new Map<string, string[]>();
+    const results = await runDag(compiled.graph, selected, threads, (node) => executeNode({ compiled, warehouse, runId, fullRefresh: Boolean(opts.fullRefresh), targetDir }, node), progress, gates);
     progress.stop();
     const summary: RunSummary = { runId, command: opts.command, target: compiled.target.name, startedAt, completedAt: new Date(), results };
     try {
@@ -98,6 +99,27 @@ export async function runCommand(opts: RunOptions): Promise<RunOutcome> {
   } finally {
     await warehouse.close();
   }
+}
+
+/**
+ * In `build`, a model's tests gate its children: a child waits for the tests of every
+ * parent, and an error-severity failure skips it. A test that itself reads the child
+ * (a relationships test) cannot gate it.
+ */
+export function testGates(compiled: CompiledProject, selected: Set<string>): Map<string, string[]> {
+  const gates = new Map<string, string[]>();
+  for (const id of selected) {
+    const test = compiled.graph.get(id);
+    if (test.resourceType !== 'test') continue;
+    for (const parent of test.dependsOn) {
+      for (const child of compiled.graph.children(parent)) {
+        const c = compiled.graph.get(child);
+        if (c.resourceType === 'test' || !selected.has(child) || test.dependsOn.includes(child)) continue;
+        gates.set(child, [...(gates.get(child) ?? []), id]);
+      }
+    }
+  }
+  return gates;
 }
 
 export function summaryLine(summary: RunSummary): string {

@@ -42,12 +42,18 @@ export async function runDag(
   threads: number,
   execute: (node: GraphNode) => Promise<NodeOutcome>,
   events: SchedulerEvents = {},
+  /** Extra edges for this run only: node id -> ids it must also wait for. */
+  extraParents: Map<string, string[]> = new Map(),
 ): Promise<NodeResult[]> {
   const results: NodeResult[] = [];
   const waitingOn = new Map<string, number>();
   const blockedBy = new Map<string, string>();
+  const extraChildren = new Map<string, string[]>();
+  const parentsOf = (id: string) => [...new Set([...graph.get(id).dependsOn, ...(extraParents.get(id) ?? [])])].filter((p) => selected.has(p));
   for (const id of selected) {
-    waitingOn.set(id, graph.get(id).dependsOn.filter((p) => selected.has(p)).length);
+    const parents = parentsOf(id);
+    waitingOn.set(id, parents.length);
+    for (const p of extraParents.get(id) ?? []) if (selected.has(p)) extraChildren.set(p, [...(extraChildren.get(p) ?? []), id]);
   }
   const queue = new PQueue({ concurrency: Math.max(1, threads) });
 
@@ -59,7 +65,8 @@ export async function runDag(
     };
     results.push(result);
     events.onFinish?.(result);
-    for (const child of graph.children(node.id)) {
+    const children = new Set([...graph.children(node.id), ...(extraChildren.get(node.id) ?? [])]);
+    for (const child of children) {
       if (!selected.has(child)) continue;
       if (blocksDescendants(outcome.status) && !blockedBy.has(child)) blockedBy.set(child, node.name);
       const left = waitingOn.get(child)! - 1;

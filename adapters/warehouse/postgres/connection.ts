@@ -104,6 +104,7 @@ export class PostgresWarehouse implements Warehouse {
     } finally {
       // On an early `break` the cursor must be closed on the server before the client is reused.
       await closeStream(rows);
+      this.release(client);
     }
   }
 
@@ -156,13 +157,45 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async columns(relation: Relation): Promise<ColumnInfo[]> {
+    // format_type gives full type names (e.g. numeric(12,2), text[]) that can be reused in DDL.
     const rows = await this.query<{ name: string; data_type: string }>(
-      `SELECT column_name AS name, data_type FROM information_schema.columns
-       WHERE table_schema = $1 AND table_name = $2
-       ORDER BY ordinal_position`,
+      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS data_type
+       FROM pg_attribute a
+       JOIN pg_class c ON c.oid = a.attrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
+       ORDER BY a.attnum`,
       [relation.schema, relation.name],
     );
     return rows.map((r) => ({ name: r.name, dataType: r.data_type }));
+  }
+
+  /**
+   * PostgreSQL views point at table objects, not names: replacing a table must drop and
+   * re-create the views that depend on it (transitively), deepest last.
+   */
+  async dependentViews(relation: Relation): Promise<{ relation: Relation; definition: string }[]> {
+    const rows = await this.query<{ schema: string; name: string; def: string }>(
+      `WITH RECURSIVE deps(oid, depth) AS (
+         SELECT DISTINCT r.ev_class, 1
+         FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+         WHERE d.refobjid = to_regclass($1) AND r.ev_class <> d.refobjid
+         UNION ALL
+         SELECT DISTINCT r.ev_class, deps.depth + 1
+         FROM deps JOIN pg_depend d ON d.refobjid = deps.oid JOIN pg_rewrite r ON r.oid = d.objid
+         WHERE r.ev_class <> deps.oid AND deps.depth < 100
+       )
+       SELECT n.nspname AS schema, c.relname AS name, pg_get_viewdef(c.oid) AS def
+       FROM deps JOIN pg_class c ON c.oid = deps.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind = 'v'
+       GROUP BY n.nspname, c.relname, c.oid
+       ORDER BY max(deps.depth), n.nspname, c.relname`,
+      [this.dialect.relation(relation)],
+    );
+    return rows.map((r) => ({
+      relation: { schema: r.schema, name: r.name },
+      definition: `CREATE VIEW ${this.dialect.relation({ schema: r.schema, name: r.name })} AS ${r.def}`,
+    }));
   }
 
   async close(): Promise<void> {
