@@ -111,7 +111,7 @@ export class TemplateEngine {
   registerPartial(name: string, text: string, file: string): void {
     const ast = parseHandlebars(text, file);
     this.partialAsts.set(name, ast);
-    this.hbs.registerPartial(name, ast as unknown as Handlebars.Template);
+    this.hbs.registerPartial(name, text);
   }
 
   registerHelper(name: string, fn: Handlebars.HelperDelegate): void {

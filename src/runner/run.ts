@@ -84,7 +84,7 @@ export async function runCommand(opts: RunOptions): Promise<RunOutcome> {
     await warehouse.ping();
     if (!opts.json) out.write(`Running ${selected.size} node${selected.size === 1 ? '' : 's'} on ${compiled.target.name} (${compiled.target.type}) with ${threads} thread${threads === 1 ? '' : 's'}\n`);
     const progress = new Progress({ total: selected.size, out: out as NodeJS.WriteStream });
-    const gates = opts.command === 'build' ? testGates(compiled, selected) : new Map<string, string[]>();
+    const gates = extraParents(compiled, selected, opts.command === 'build');
     const results = await runDag(compiled.graph, selected, threads, (node) => executeNode({ compiled, warehouse, runId, fullRefresh: Boolean(opts.fullRefresh), targetDir }, node), progress, gates);
     progress.stop();
     const summary: RunSummary = { runId, command: opts.command, target: compiled.target.name, startedAt, completedAt: new Date(), results };
@@ -99,6 +99,29 @@ export async function runCommand(opts: RunOptions): Promise<RunOutcome> {
   } finally {
     await warehouse.close();
   }
+}
+
+/**
+ * Run-time edges beyond the DAG's own: ephemeral models build nothing, so their consumers
+ * wait for the ephemerals' own parents; and in `build`, tests gate children (see testGates).
+ */
+export function extraParents(compiled: CompiledProject, selected: Set<string>, gateOnTests: boolean): Map<string, string[]> {
+  const out = gateOnTests ? testGates(compiled, selected) : new Map<string, string[]>();
+  const isEphemeral = (id: string) => {
+    const n = compiled.graph.get(id);
+    return n.resourceType === 'model' && !n.relation;
+  };
+  const throughEphemerals = (id: string, seen = new Set<string>()): string[] =>
+    compiled.graph.get(id).dependsOn.flatMap((p) => {
+      if (seen.has(p)) return [];
+      seen.add(p);
+      return isEphemeral(p) ? throughEphemerals(p, seen) : [p];
+    });
+  for (const id of selected) {
+    if (!compiled.graph.get(id).dependsOn.some(isEphemeral)) continue;
+    out.set(id, [...(out.get(id) ?? []), ...throughEphemerals(id)]);
+  }
+  return out;
 }
 
 /**

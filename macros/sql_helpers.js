@@ -1,0 +1,11 @@
+// Helper modules: every exported function becomes a Handlebars helper, loaded once per process.
+
+/** Lower-cased, trimmed email, or NULL for blanks: {{clean_email "email"}} */
+export function clean_email(column) {
+  return `nullif(lower(trim(${column})), '')`;
+}
+
+/** Digits only, for phone numbers in any format: {{digits_only "phone"}} */
+export function digits_only(column) {
+  return `nullif(regexp_replace(${column}, '[^0-9]', '', 'g'), '')`;
+}
