@@ -225,7 +225,7 @@ class Compiler {
         const mat = kinds.includes(kind) ? getMaterialization(kind) : undefined;
         if (!mat) {
           const near = didYouMean(kind, kinds);
-          throw new CdpError(`unknown materialization "${kind}"`, { location: { ...configLoc, key: 'materialized' }, hint: `${near ? `did you mean "${near}"? ` : ''}available: ${kinds.join(', ')}` });
+          throw new CdpError(`unknown materialization "${kind}"`, { location: { file: configLoc.file, line: configLoc.line, column: configLoc.column, key: 'materialized' }, hint: `${near ? `did you mean "${near}"? ` : ''}available: ${kinds.join(', ')}` });
         }
         const node: GraphNode = {
           id: `model.${file.name}`, name: file.name, resourceType: 'model', path: file.path, location: { file: file.path },

@@ -91,12 +91,12 @@ function unchangedFiles(compiledDir: string): Map<string, string> {
   } catch {
     return out; // no index yet (or unreadable): every file is written
   }
-  const present = new Set(
-    readdirSync(compiledDir, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile())
-      .map((e) => path.relative(compiledDir, path.join(e.parentPath, e.name)).split(path.sep).join('/')),
-  );
-  for (const [file, sum] of Object.entries(index)) if (present.has(file)) out.set(file, sum);
+  const present = new Set<string>();
+  for (const e of readdirSync(compiledDir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) present.add(`${e.parentPath}${path.sep}${e.name}`);
+  }
+  const prefix = compiledDir + path.sep;
+  for (const [file, sum] of Object.entries(index)) if (present.has(prefix + file.split('/').join(path.sep))) out.set(file, sum);
   return out;
 }
 

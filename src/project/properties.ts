@@ -150,15 +150,29 @@ export function parseProperties(text: string, file: string): PropertiesFile {
 
 /**
  * A location whose line is looked up only when read: most declarations never need one,
- * and looking lines up needs a slower parse of the file.
+ * and looking lines up needs a slower parse of the file. Getters live on the prototype,
+ * so making one per declaration stays cheap.
  */
+class LazyLocation implements SourceLocation {
+  private resolved?: SourceLocation;
+  constructor(private readonly validator: YamlValidator, private readonly keyPath: (string | number)[]) {}
+  get file(): string {
+    return this.validator.locator.file;
+  }
+  get key(): string {
+    return this.keyPath.join('.');
+  }
+  get line(): number | undefined {
+    return (this.resolved ??= this.validator.locate(this.keyPath)).line;
+  }
+  get column(): number | undefined {
+    return (this.resolved ??= this.validator.locate(this.keyPath)).column;
+  }
+  toJSON(): SourceLocation {
+    return { file: this.file, line: this.line, column: this.column, key: this.key };
+  }
+}
+
 function lazyLocation(validator: YamlValidator, keyPath: (string | number)[]): SourceLocation {
-  let resolved: SourceLocation | undefined;
-  const get = () => (resolved ??= validator.locate(keyPath));
-  return {
-    file: validator.locator.file,
-    key: keyPath.join('.'),
-    get line() { return get().line; },
-    get column() { return get().column; },
-  };
+  return new LazyLocation(validator, keyPath);
 }

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { CdpError } from '../../../src/errors.js';
+import { listRelations, withTransaction } from '../../../src/warehouse/session.js';
 import type { ColumnInfo, ColumnSpec, Executor, Relation, RelationInfo, Row, Warehouse } from '../../../src/warehouse/types.js';
 import { describeValue } from '../../../src/warehouse/values.js';
 import { writerFor, type CellWriter } from './append.js';
@@ -111,31 +112,19 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
-    return this.pool.use(async (conn) => {
-      await conn.run('BEGIN TRANSACTION');
-      try {
-        const result = await fn({
+    return this.pool.use((conn) =>
+      withTransaction(
+        {
           execute: (sql, params) => runOn(conn, sql, params),
           query: <R extends Row = Row>(sql: string, params?: unknown[]) => queryOn<R>(conn, sql, params),
-        });
-        await conn.run('COMMIT');
-        return result;
-      } catch (err) {
-        // A failed COMMIT has already ended the transaction, so this ROLLBACK may itself fail.
-        await conn.run('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    });
+        },
+        fn,
+      ),
+    );
   }
 
-  async relations(schema: string): Promise<RelationInfo[]> {
-    const rows = await this.query<{ name: string; table_type: string }>(
-      `SELECT table_name AS name, table_type FROM information_schema.tables
-       WHERE table_catalog = current_database() AND table_schema = $1 AND table_type IN ('BASE TABLE', 'VIEW')
-       ORDER BY table_name`,
-      [schema],
-    );
-    return rows.map((r) => ({ schema, name: r.name, kind: r.table_type === 'VIEW' ? 'view' : 'table' }));
+  relations(schema: string): Promise<RelationInfo[]> {
+    return listRelations(this, schema, 'table_catalog = current_database()');
   }
 
   async columns(relation: Relation): Promise<ColumnInfo[]> {

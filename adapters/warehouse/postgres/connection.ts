@@ -9,6 +9,7 @@ import knex, { type Knex } from 'knex';
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
+import { listRelations, withTransaction } from '../../../src/warehouse/session.js';
 import type { ColumnInfo, ColumnSpec, Executor, Relation, RelationInfo, Row, Warehouse } from '../../../src/warehouse/types.js';
 import { CsvEncoder } from './copy.js';
 import { PostgresDialect } from './dialect.js';
@@ -128,32 +129,21 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
-    return this.withClient(async (client) => {
-      await client.query('BEGIN');
-      try {
-        const result = await fn({
+    return this.withClient((client) =>
+      withTransaction(
+        {
           execute: async (sql, params) => {
             await queryOn(client, sql, params);
           },
           query: <R extends Row = Row>(sql: string, params?: unknown[]) => queryOn<R>(client, sql, params),
-        });
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    });
+        },
+        fn,
+      ),
+    );
   }
 
-  async relations(schema: string): Promise<RelationInfo[]> {
-    const rows = await this.query<{ name: string; table_type: string }>(
-      `SELECT table_name AS name, table_type FROM information_schema.tables
-       WHERE table_schema = $1 AND table_type IN ('BASE TABLE', 'VIEW')
-       ORDER BY table_name`,
-      [schema],
-    );
-    return rows.map((r) => ({ schema, name: r.name, kind: r.table_type === 'VIEW' ? 'view' : 'table' }));
+  relations(schema: string): Promise<RelationInfo[]> {
+    return listRelations(this, schema);
   }
 
   async columns(relation: Relation): Promise<ColumnInfo[]> {
