@@ -1,4 +1,4 @@
-import type { LogicalType } from '../../../src/warehouse/types.js';
+import type { LogicalType, Relation } from '../../../src/warehouse/types.js';
 import { AnsiDialect } from '../ansi-dialect.js';
 
 const TYPE_NAMES: Record<LogicalType, string> = {
@@ -19,6 +19,29 @@ export class PostgresDialect extends AnsiDialect {
 
   typeName(type: LogicalType): string {
     return TYPE_NAMES[type];
+  }
+
+  /**
+   * PostgreSQL plans `IS NOT DISTINCT FROM` join conditions as nested loops, which makes a
+   * NULL-safe MERGE quadratic. Instead: first delete the target rows whose key has a NULL
+   * part and that a source row matches NULL-safely (few rows, filtered before the join), then
+   * MERGE on plain equality, which hashes. Source rows with NULL key parts then fall into the
+   * insert branch and replace the deleted rows. Both statements run in one transaction.
+   */
+  mergeInto(target: Relation, source: Relation, keys: string[], columns: string[]): string[] {
+    // With nothing to update, matched rows must stay untouched: deleting them would lose
+    // their other columns, so keys-only merges keep the plain NULL-safe form.
+    if (columns.every((c) => keys.includes(c))) return super.mergeInto(target, source, keys, columns);
+    const q = (c: string) => this.quoteIdent(c);
+    const anyNull = keys.map((k) => `"dst".${q(k)} IS NULL`).join(' OR ');
+    const nullSafe = keys.map((k) => this.nullSafeEquals(`"dst".${q(k)}`, `"src".${q(k)}`)).join(' AND ');
+    const deleteNullKeyed =
+      `DELETE FROM ${this.relation(target)} AS "dst"
+` +
+      `WHERE (${anyNull}) AND EXISTS (SELECT 1 FROM ${this.relation(source)} AS "src" WHERE ${nullSafe})`;
+    const equalKeys = keys.map((k) => `"dst".${q(k)} = "src".${q(k)}`).join(' AND ');
+    const [merge] = super.mergeInto(target, source, keys, columns);
+    return [deleteNullKeyed, merge.replace(/\nON .*\n/, `\nON ${equalKeys}\n`)];
   }
 
   sha256(expr: string): string {
