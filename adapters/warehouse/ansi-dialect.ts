@@ -11,6 +11,12 @@ export abstract class AnsiDialect implements Dialect {
 
   abstract typeName(type: LogicalType): string;
   abstract sha256(expr: string): string;
+  abstract regexpMatches(expr: string, pattern: string): string;
+  abstract newUuid(): string;
+
+  regexpReplace(expr: string, pattern: string, replacement: string): string {
+    return `regexp_replace(${expr}, ${pattern}, ${replacement}, 'g')`;
+  }
 
   quoteIdent(name: string): string {
     return `"${name.replace(/"/g, '""')}"`;

@@ -106,6 +106,12 @@ export interface Dialect {
   cast(expr: string, type: LogicalType): string;
   /** Aggregates the distinct non-null values of `expr` into a list/array. */
   arrayAgg(expr: string, orderBy?: string): string;
+  /** True when `expr` matches the regular expression `pattern` (a SQL string literal). */
+  regexpMatches(expr: string, pattern: string): string;
+  /** Replaces every match of `pattern` in `expr` (both literals or expressions). */
+  regexpReplace(expr: string, pattern: string, replacement: string): string;
+  /** A new random UUID as text: profile IDs that carry no PII. */
+  newUuid(): string;
 }
 
 export interface Warehouse extends Connection {

@@ -24,4 +24,12 @@ export class DuckDbDialect extends AnsiDialect {
   sha256(expr: string): string {
     return `sha256(${expr})`;
   }
+
+  regexpMatches(expr: string, pattern: string): string {
+    return `regexp_matches(${expr}, ${pattern})`;
+  }
+
+  newUuid(): string {
+    return 'CAST(uuid() AS VARCHAR)';
+  }
 }

@@ -44,6 +44,14 @@ export class PostgresDialect extends AnsiDialect {
     return [deleteNullKeyed, merge.replace(/\nON .*\n/, `\nON ${equalKeys}\n`)];
   }
 
+  regexpMatches(expr: string, pattern: string): string {
+    return `(${expr} ~ ${pattern})`;
+  }
+
+  newUuid(): string {
+    return 'CAST(gen_random_uuid() AS text)';
+  }
+
   sha256(expr: string): string {
     return `encode(sha256(convert_to(${expr}, 'UTF8')), 'hex')`;
   }
