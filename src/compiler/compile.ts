@@ -17,6 +17,9 @@ import { materializationNames, getMaterialization } from '../materializations/re
 import { Graph, type GraphNode } from './graph.js';
 import { inlineEphemerals } from './ephemeral.js';
 import { TemplateEngine, type RenderScope } from './templates.js';
+import { IDENTITY_OUTPUTS, outputName, parseIdentitySpec } from '../identity/spec.js';
+import type { ResolvedSource } from '../identity/pipeline.js';
+import type { IdentityNodeSpec } from '../materializations/identity-graph.js';
 
 export interface CompileOptions {
   projectDir: string;
@@ -89,6 +92,8 @@ class Compiler {
   private readonly sourceIndex = new Map<string, GraphNode>();
   private readonly secretEnvVars: Set<string>;
   private readonly ephemeralSql = new Map<string, string>();
+  /** Extra relations a node publishes under their own names (identity outputs). */
+  private readonly outputRelations = new Map<string, Relation>();
 
   constructor(
     private readonly project: Project,
@@ -120,6 +125,8 @@ class Compiler {
     this.addSeeds(props);
     this.addModels(props);
     this.check();
+    this.addIdentityGraphs();
+    this.check();
     this.resolveDependencies();
     this.check();
     this.addTests(props);
@@ -127,7 +134,7 @@ class Compiler {
     const order = this.graph.topologicalOrder();
     for (const id of order) {
       const node = this.graph.get(id);
-      if (node.resourceType === 'model') this.attempt(() => (node.compiledSql = this.renderModel(node, false)));
+      if (node.resourceType === 'model' && node.template) this.attempt(() => (node.compiledSql = this.renderModel(node, false)));
     }
     this.check();
     return {
@@ -240,6 +247,52 @@ class Compiler {
     this.reportOrphans(props, 'model');
   }
 
+  /** Identity specs become one node each; their output tables are ref-able by name. */
+  private addIdentityGraphs(): void {
+    for (const file of this.project.specFiles.filter((f) => /\.identity\.ya?ml$/.test(f.path))) {
+      this.attempt(() => {
+        const spec = parseIdentitySpec(file.text, file.path);
+        const schema = this.project.config.modelDefaults.schema ?? this.target.schema;
+        const sources: ResolvedSource[] = spec.sources.map((src) => {
+          const dep = this.resolveFrom(src.from, src.location);
+          if (!dep.relation) throw new CdpError(`identity source "${src.from}" is ephemeral`, { location: src.location, hint: 'materialize it as a view or table' });
+          return { name: src.from, relation: dep.relation, key: src.key, ids: src.ids, updatedAt: src.updatedAt, dep: dep.id };
+        });
+        const node: GraphNode = {
+          id: `model.${spec.entity}_identity`, name: `${spec.entity}_identity`, resourceType: 'model', path: file.path, location: { file: file.path, line: 1 },
+          relation: { schema, name: outputName(spec.entity, 'profiles') },
+          config: { materialized: 'identity_graph', engine: spec.engine }, tags: ['identity', ...spec.tags], description: spec.description,
+          columns: [], dependsOn: [...new Set(sources.map((s) => (s as ResolvedSource & { dep: string }).dep))],
+          identity: { spec, sources } satisfies IdentityNodeSpec,
+        };
+        if (!this.claimName(node)) return;
+        this.graph.add(node);
+        for (const output of IDENTITY_OUTPUTS) {
+          const name = outputName(spec.entity, output);
+          const alias: GraphNode = { ...node, name };
+          if (!this.claimAlias(alias, node)) continue;
+          this.outputRelations.set(name, { schema, name });
+        }
+      });
+    }
+  }
+
+  private claimAlias(alias: GraphNode, owner: GraphNode): boolean {
+    const prior = this.byName.get(alias.name);
+    if (prior) {
+      this.problems.push(new CdpError(`"${alias.name}" is both an output of ${owner.path} and ${prior.path}`, { location: owner.location, hint: 'rename the model or the entity' }));
+      return false;
+    }
+    this.byName.set(alias.name, owner);
+    return true;
+  }
+
+  /** `from:` in specs: a model or seed name, or `source:name.table`. */
+  private resolveFrom(from: string, loc: SourceLocation): GraphNode {
+    const m = /^source:([^.]+)\.(.+)$/.exec(from);
+    return m ? this.lookupSource(m[1], m[2], loc) : this.lookupRef(from, loc);
+  }
+
   private lookupRef(name: string, loc: SourceLocation): GraphNode {
     const node = this.byName.get(name);
     if (node) return node;
@@ -293,7 +346,8 @@ class Compiler {
         if (!node.dependsOn.includes(dep.id)) {
           throw new CdpError(`ref "${name}" was not known when the DAG was built`, { location: loc, hint: 'make the ref argument a literal string, or reference it literally elsewhere in the model' });
         }
-        return dep.relation ? this.dialect.relation(dep.relation) : ephemeralCteName(dep.name);
+        const rel = this.outputRelations.get(name) ?? dep.relation;
+        return rel ? this.dialect.relation(rel) : ephemeralCteName(dep.name);
       },
       source: (s, t, loc) => this.dialect.relation(this.lookupSource(s, t, loc).relation!),
       variable: (name, fallback, hasFallback, loc) => {

@@ -40,6 +40,9 @@ export interface GraphNode {
   test?: TestSpec;
   /** For seeds: absolute path of the CSV file. */
   seedFile?: string;
+  /** For spec-driven materializations (identity graphs, golden records): the resolved spec. */
+  identity?: unknown;
+  golden?: unknown;
 }
 
 export class Graph {

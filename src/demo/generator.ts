@@ -131,7 +131,8 @@ export async function generateDemoData(opts: DemoDataOptions): Promise<DemoDataS
     const records = new RecordFactory(opts.people, rng, writers);
     for (let i = 0; i < opts.people; i++) {
       records.emit(peopleFactory.next(i));
-      // Checking every person is cheap; awaiting only when a stream is behind keeps the loop fast.
+      // Checking every person is cheap; awaiting only when a stream is behind (or has failed,
+      // which makes drained() reject) keeps the loop fast.
       if (files.some((f) => f.backedUp)) await Promise.all(files.map((f) => f.drained()));
     }
     for (const writer of ordered) {

@@ -71,7 +71,7 @@ export const B2B_SHARE = 0.3;
 export const EMPLOYER_CHANGE_SHARE = 0.05;
 export const CUSTOMER_SHARE = 0.7;
 /** Share of people who borrow their housemate's email; each such pair is two people. */
-export const HOUSEHOLD_PARTNER_SHARE = 0.005;
+export const HOUSEHOLD_PARTNER_SHARE = 0.007;
 const PEOPLE_PER_COMPANY = 20;
 
 export function slug(name: string): string {

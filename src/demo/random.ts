@@ -15,6 +15,9 @@ function splitmix32(state: number): () => number {
   };
 }
 
+/** Number#toString(16) is slow for this volume of ids; byte lookups are not. */
+export const HEX_BYTES: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** sfc32 PRNG: fast, 128-bit state, passes PractRand well past what a demo needs. */
 export class Rng {
   private a: number;
@@ -85,10 +88,10 @@ export class Rng {
     return n > cap ? cap : n;
   }
 
-  hex(len: number): string {
-    let s = '';
-    while (s.length < len) s += this.u32().toString(16).padStart(8, '0');
-    return s.slice(0, len);
+  /** Eight lowercase hex digits. */
+  hex8(): string {
+    const v = this.u32();
+    return HEX_BYTES[v >>> 24] + HEX_BYTES[(v >>> 16) & 255] + HEX_BYTES[(v >>> 8) & 255] + HEX_BYTES[v & 255];
   }
 }
 
@@ -105,24 +108,19 @@ export function nextPrime(n: number): number {
   return p;
 }
 
-/** a*b mod m without leaving the exact range of doubles (m < 2^36). */
-function mulMod(a: number, b: number, m: number): number {
-  const hi = Math.floor(b / 65536);
-  const lo = b % 65536;
-  return (((a * hi) % m) * 65536 + a * lo) % m;
-}
-
 /**
- * Hands out unique, non-sequential ids: n -> (A*n + B) mod P over a prime P is a bijection, so
+ * Hands out unique, non-sequential ids: n -> (A*n + B) mod P over a prime P is a bijection on
+ * [0, P), so
  * ids never collide, yet consecutive records (often the same person) get unrelated-looking keys
  * and nothing in a key hints at who the record belongs to.
  */
 export class IdSequence {
   private readonly prime: number;
   private readonly mult: number;
-  private readonly offset: number;
   private readonly width: number;
   private issued = 0;
+  /** (mult * issued + offset) mod prime, kept incrementally: one add per id instead of a mulmod. */
+  private current: number;
 
   constructor(
     private readonly prefix: string,
@@ -132,7 +130,7 @@ export class IdSequence {
   ) {
     this.prime = nextPrime(Math.max(capacity, 1000));
     this.mult = 1 + Math.floor(this.prime * (0.3 + 0.4 * rng.next()));
-    this.offset = rng.int(this.prime);
+    this.current = rng.int(this.prime);
     this.width = Math.max(minWidth, String(this.prime - 1).length);
   }
 
@@ -148,8 +146,11 @@ export class IdSequence {
   /** The n-th value of the permutation, as a number in [0, P). */
   nextNumber(): number {
     if (this.issued >= this.prime) throw new Error(`id space for ${this.prefix} exhausted after ${this.issued} ids`);
-    const n = this.issued++;
-    return (mulMod(this.mult, n, this.prime) + this.offset) % this.prime;
+    this.issued++;
+    const value = this.current;
+    this.current += this.mult;
+    if (this.current >= this.prime) this.current -= this.prime;
+    return value;
   }
 
   next(): string {

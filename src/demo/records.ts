@@ -5,7 +5,7 @@
  */
 import { emailOrJunk, messyCompanyName, messyDomain, messyEmail, messyFirstName, messyLastName, phoneOrJunk } from './messy.js';
 import type { Job, Person, Phone } from './people.js';
-import { IdSequence, type Rng } from './random.js';
+import { HEX_BYTES, IdSequence, type Rng } from './random.js';
 import type { SourceWriter } from './csv-writer.js';
 import { DAY, HOUR, formatTimestamp as ts, REFERENCE_TS } from './time.js';
 import { JUNK_USER_IDS, SUBSCRIPTION_SOURCES, TICKET_STATUSES, TICKET_SUBJECTS } from './vocab.js';
@@ -125,14 +125,18 @@ export class RecordFactory {
 
   private orders(p: Person): void {
     const rng = this.rng;
-    const count = p.customerId ? rng.count(3.4, 40) : rng.chance(0.55) ? 1 + rng.count(0.5, 5) : 0;
+    let count = p.customerId ? rng.count(3.4, 40) : rng.chance(0.55) ? 1 + rng.count(0.5, 5) : 0;
+    // The shared family address is what a household shops with, so it shows up at least once.
+    if (p.household && count === 0) count = 1;
     const start = p.signupAt ?? p.firstSeenAt;
     for (let i = 0; i < count; i++) {
       const at = start + rng.int(Math.max(1, REFERENCE_TS - HOUR - start));
       const loggedIn = p.customerId !== undefined && rng.chance(0.85);
       let customerId: string | null = null;
       if (loggedIn) customerId = rng.chance(0.003) ? rng.pick(JUNK_USER_IDS) : p.customerId!;
-      const email = loggedIn ? (rng.chance(0.65) ? emailOrJunk(this.emailFor(p, at), rng, 0.01) : null) : rng.chance(0.93) ? emailOrJunk(this.emailFor(p, at), rng, 0.04) : null;
+      let email: string | null = null;
+      if (p.household && i === 0) email = messyEmail(p.household.email, rng);
+      else if (rng.chance(loggedIn ? 0.65 : 0.93)) email = emailOrJunk(this.emailFor(p, at), rng, loggedIn ? 0.01 : 0.04);
       const phone = rng.chance(loggedIn ? 0.3 : 0.55) ? phoneOrJunk(this.phoneFor(p), rng, 0.04) : null;
       this.out.orders.add(p.id, [
         this.orderIds.next(),
@@ -164,7 +168,7 @@ export class RecordFactory {
   private device(p: Person, channel: 'web' | 'app'): void {
     const rng = this.rng;
     const anonymousId = this.anonymousId();
-    const sessions = 1 + rng.count(2, 40);
+    const sessions = 1 + rng.count(1.6, 40);
     const starts: number[] = [];
     for (let i = 0; i < sessions; i++) starts.push(p.firstSeenAt + rng.int(REFERENCE_TS - HOUR - p.firstSeenAt));
     starts.sort((a, b) => a - b);
@@ -226,11 +230,16 @@ export class RecordFactory {
     return at + 5 + this.rng.int(240);
   }
 
+  /** UUID v4 layout; the first group is a permuted counter, so ids are unique, not just likely unique. */
   private anonymousId(): string {
-    // XOR with a per-run mask keeps the head unique while hiding the small counter values.
-    const head = ((this.deviceIds.nextNumber() ^ this.deviceMask) >>> 0).toString(16).padStart(8, '0');
-    const r = this.rng.hex(19);
-    return `${head}-${r.slice(0, 4)}-4${r.slice(4, 7)}-${'89ab'[this.rng.int(4)]}${r.slice(7, 10)}-${r.slice(10, 19)}${this.rng.hex(3)}`;
+    // Multiplying by an odd constant and XOR with a per-run mask are bijections on 32 bits: the
+    // head stays unique while looking random.
+    const v = (Math.imul(this.deviceIds.nextNumber(), 0x9e3779b1) ^ this.deviceMask) >>> 0;
+    const head = HEX_BYTES[v >>> 24] + HEX_BYTES[(v >>> 16) & 255] + HEX_BYTES[(v >>> 8) & 255] + HEX_BYTES[v & 255];
+    const a = this.rng.hex8();
+    const b = this.rng.hex8();
+    const c = this.rng.hex8();
+    return `${head}-${a.slice(0, 4)}-4${a.slice(5)}-${'89ab'[this.rng.int(4)]}${b.slice(0, 3)}-${b.slice(3)}${c.slice(0, 7)}`;
   }
 
   // ---- Support ---------------------------------------------------------------------------

@@ -124,9 +124,3 @@ export const DEMO_TRUTH_COLUMNS: readonly DemoColumn[] = [
   text('record_key', false),
   text('person_id', false),
 ];
-
-export function demoSource(name: DemoSourceName): DemoSource {
-  const source = DEMO_SOURCES.find((s) => s.name === name);
-  if (!source) throw new Error(`unknown demo source ${name}`);
-  return source;
-}

@@ -1,5 +1,6 @@
 import type { Materialization } from './types.js';
 import { ephemeral } from './ephemeral.js';
+import { identityGraph } from './identity-graph.js';
 import { incremental } from './incremental.js';
 import { seed } from './seed.js';
 import { table } from './table.js';
@@ -17,8 +18,9 @@ export function getMaterialization(name: string): Materialization {
   return m;
 }
 
+/** Kinds a model may name in `materialized:`; seeds and spec-driven kinds come from their own files. */
 export function materializationNames(): string[] {
-  return [...registry.keys()].filter((n) => n !== 'seed');
+  return [...registry.keys()].filter((n) => n !== 'seed' && n !== 'identity_graph' && n !== 'golden_record');
 }
 
-for (const m of [view, table, incremental, ephemeral, seed]) registerMaterialization(m);
+for (const m of [view, table, incremental, ephemeral, seed, identityGraph]) registerMaterialization(m);

@@ -34,14 +34,41 @@ export async function dropIfExists(wh: Warehouse | Executor, dialect: Warehouse[
  * around the change where the warehouse needs it, then `install` puts the new relation in place.
  */
 export async function replaceAtomically(wh: Warehouse, target: Relation, install: (tx: Executor) => Promise<void>): Promise<void> {
+  await replaceAllAtomically(wh, [{ target, install }]);
+}
+
+/** Several replacements in one transaction: readers see all old relations or all new ones. */
+export async function replaceAllAtomically(wh: Warehouse, items: { target: Relation; install: (tx: Executor) => Promise<void> }[]): Promise<void> {
   const d = wh.dialect;
-  const current = await existingKind(wh, target);
-  const dependents = current && wh.dependentViews ? await wh.dependentViews(target) : [];
+  const plans: { target: Relation; install: (tx: Executor) => Promise<void>; current?: RelationKind; dependents: { relation: Relation; definition: string }[] }[] = [];
+  for (const item of items) {
+    const current = await existingKind(wh, item.target);
+    const dependents = current && wh.dependentViews ? await wh.dependentViews(item.target) : [];
+    plans.push({ ...item, current, dependents });
+  }
   await wh.transaction(async (tx) => {
-    for (const dep of [...dependents].reverse()) await tx.execute(d.drop(dep.relation, 'view'));
-    if (current) await tx.execute(d.drop(target, current));
-    await install(tx);
-    for (const dep of dependents) await tx.execute(dep.definition);
+    const dropped = new Set<string>();
+    for (const plan of plans) {
+      for (const dep of [...plan.dependents].reverse()) {
+        const key = d.relation(dep.relation);
+        if (dropped.has(key)) continue;
+        dropped.add(key);
+        await tx.execute(d.drop(dep.relation, 'view'));
+      }
+    }
+    for (const plan of plans) {
+      if (plan.current) await tx.execute(d.drop(plan.target, plan.current));
+      await plan.install(tx);
+    }
+    const recreated = new Set<string>();
+    for (const plan of plans) {
+      for (const dep of plan.dependents) {
+        const key = d.relation(dep.relation);
+        if (recreated.has(key)) continue;
+        recreated.add(key);
+        await tx.execute(dep.definition);
+      }
+    }
   });
 }
 

@@ -20,6 +20,8 @@ export interface BuildOutcome {
   /** Rows written, when the warehouse reports it cheaply. */
   rows?: number;
   message: string;
+  /** Kind-specific figures for run results (e.g. identity rounds and edge counts). */
+  details?: Record<string, unknown>;
 }
 
 export interface Materialization {

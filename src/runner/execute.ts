@@ -58,7 +58,7 @@ async function executeBuild(opts: ExecuteOptions, node: GraphNode): Promise<Node
         return sql;
       },
     });
-    return { status: 'success', message: outcome.message, rows: outcome.rows, compiledPath: lastSqlPath };
+    return { status: 'success', message: outcome.message, rows: outcome.rows, compiledPath: lastSqlPath, details: outcome.details };
   } catch (err) {
     return { status: 'error', message: describeFailure(node, err, lastSqlPath), compiledPath: lastSqlPath };
   }

@@ -36,7 +36,7 @@ export function runResultsJson(summary: RunSummary): object {
     counts: countByStatus(summary.results),
     results: summary.results.map((r) => ({
       unique_id: r.id, name: r.name, resource_type: r.resourceType, status: r.status, message: r.message,
-      rows_affected: r.rows ?? null, failures: r.failures ?? null, sample: r.sample ?? undefined,
+      rows_affected: r.rows ?? null, failures: r.failures ?? null, sample: r.sample ?? undefined, details: r.details ?? undefined,
       compiled_path: r.compiledPath ?? null, started_at: r.startedAt.toISOString(), completed_at: r.completedAt.toISOString(),
       execution_seconds: r.seconds,
     })),

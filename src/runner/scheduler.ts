@@ -15,6 +15,7 @@ export interface NodeOutcome {
   /** Up to a few failing rows for tests. */
   sample?: Record<string, unknown>[];
   compiledPath?: string;
+  details?: Record<string, unknown>;
 }
 
 export interface NodeResult extends NodeOutcome {

@@ -1,0 +1,212 @@
+/**
+ * Golden-record SQL: one SELECT producing one row per profile, with one column per attribute
+ * (chosen by its survivorship rule), optional `<attr>__source` provenance columns, and one
+ * column per trait.
+ *
+ * Shape of the statement:
+ * - per attribute, a candidates CTE: the union of every `from` source's non-NULL values,
+ *   each tagged with the profile (through `<entity>_source_records`), the source model name,
+ *   the record's `updated_at` (NULL when the source has none) and its key as text;
+ * - per attribute, a winner CTE: `row_number()` ranking for single-value rules, a grouped
+ *   aggregate for `collect` and `custom`;
+ * - per trait, a CTE grouped by profile;
+ * - a final select from the profiles table left-joining every CTE, so each profile appears once
+ *   even when it has no candidate value or no rows for a trait.
+ *
+ * Portability: only SQL that DuckDB and PostgreSQL spell the same way, plus Dialect methods.
+ * NULLS LAST is spelled as a `CASE` sort key because the two engines default differently.
+ * Text tiebreaks (`source`, `record_key`, `value`) follow the warehouse's collation, so two
+ * warehouses agree on ties only when their collations do (byte order: DuckDB, PostgreSQL "C").
+ *
+ * Types: a candidate value keeps its type. When sources disagree (a text column in one, an
+ * integer in another) the union either coerces or fails depending on the warehouse; set
+ * `type:` on the attribute to cast every candidate to one logical type.
+ */
+import { CdpError } from '../errors.js';
+import type { Dialect } from '../warehouse/types.js';
+import type { GoldenAttribute, GoldenSpec, GoldenTrait } from './spec.js';
+
+export interface GoldenSource {
+  /** The model name, as stored in `source_records.source`. */
+  name: string;
+  /** The model's relation, already quoted. */
+  relation: string;
+  /** The key column (the identity spec's `key`), matched to `source_records.record_key` as text. */
+  key: string;
+  /** The column recording when a record last changed; recency rules treat its absence as unknown. */
+  updatedAt?: string;
+}
+
+export interface GoldenSqlContext {
+  /** Quoted relation of `<entity>_source_records (source, record_key, profile_id)`. */
+  sourceRecords: string;
+  /** Quoted relation of `<entity>_profiles`, one row per `profile_id`. */
+  profiles: string;
+  /** Keyed by the source names the spec uses. */
+  sources: Record<string, GoldenSource>;
+  dialect: Dialect;
+}
+
+const PLAIN_COLUMN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function goldenRecordSql(spec: GoldenSpec, ctx: GoldenSqlContext): string {
+  const q = (name: string) => ctx.dialect.quoteIdent(name);
+  const ctes: string[] = [];
+  const columns: string[] = [`${q('p')}.${q('profile_id')}`];
+  const joins: string[] = [];
+  const joinCte = (cte: string) => joins.push(`LEFT JOIN ${q(cte)} ON ${q(cte)}.${q('profile_id')} = ${q('p')}.${q('profile_id')}`);
+
+  Object.entries(spec.attributes ?? {}).forEach(([name, attr], i) => {
+    const candidates = `attr${i + 1}_candidates`;
+    const winner = `attr${i + 1}`;
+    ctes.push(`-- attribute ${name}: ${attr.rule}\n${q(candidates)} AS (\n${candidatesSql(spec, name, attr, ctx)}\n)`);
+    ctes.push(`${q(winner)} AS (\n${winnerSql(attr, candidates, ctx)}\n)`);
+    columns.push(`${q(winner)}.${q('value')} AS ${q(name)}`);
+    if (spec.provenance) columns.push(`${q(winner)}.${q('source')} AS ${q(`${name}__source`)}`);
+    joinCte(winner);
+  });
+
+  Object.entries(spec.traits ?? {}).forEach(([name, trait], i) => {
+    const cte = `trait${i + 1}`;
+    ctes.push(`-- trait ${name}: ${trait.agg}\n${q(cte)} AS (\n${traitSql(spec, name, trait, ctx)}\n)`);
+    const value = `${q(cte)}.${q('value')}`;
+    // A profile with no rows has counted zero of them; every other aggregate of nothing is unknown.
+    columns.push(`${trait.agg === 'count' || trait.agg === 'count_distinct' ? `COALESCE(${value}, 0)` : value} AS ${q(name)}`);
+    joinCte(cte);
+  });
+
+  const select = [`SELECT\n  ${columns.join(',\n  ')}`, `FROM ${ctx.profiles} AS ${q('p')}`, ...joins].join('\n');
+  return ctes.length ? `WITH\n${ctes.join(',\n')}\n${select}` : select;
+}
+
+function candidatesSql(spec: GoldenSpec, attrName: string, attr: GoldenAttribute, ctx: GoldenSqlContext): string {
+  const { dialect } = ctx;
+  const q = (name: string) => dialect.quoteIdent(name);
+  const branches = Object.entries(attr.from).map(([sourceName, expr]) => {
+    const source = sourceFor(spec, sourceName, ['attributes', attrName, 'from', sourceName], ctx);
+    const rawValue = columnOrExpression(expr, dialect);
+    const value = attr.type ? dialect.cast(rawValue, attr.type) : rawValue;
+    // A typed NULL, so a union of sources that all lack updated_at still has a timestamp column.
+    const updatedAt = source.updatedAt ? columnOrExpression(source.updatedAt, dialect) : dialect.cast('NULL', 'timestamp');
+    const name = dialect.quoteString(source.name);
+    // The source's columns are read in their own subquery so that user expressions cannot
+    // collide with source_records' column names (source, record_key, profile_id).
+    return (
+      `  SELECT ${q('sr')}.${q('profile_id')}, ${name} AS ${q('source')}, ${q('s')}.${q('value')}, ${q('s')}.${q('updated_at')}, ${q('s')}.${q('record_key')}\n` +
+      `  FROM (SELECT ${value} AS ${q('value')}, ${updatedAt} AS ${q('updated_at')}, ${keyAsText(source, dialect)} AS ${q('record_key')} FROM ${source.relation}) AS ${q('s')}\n` +
+      `  JOIN ${ctx.sourceRecords} AS ${q('sr')} ON ${q('sr')}.${q('source')} = ${name} AND ${q('sr')}.${q('record_key')} = ${q('s')}.${q('record_key')}\n` +
+      `  WHERE ${q('s')}.${q('value')} IS NOT NULL`
+    );
+  });
+  return branches.join('\n  UNION ALL\n');
+}
+
+function winnerSql(attr: GoldenAttribute, candidates: string, ctx: GoldenSqlContext): string {
+  const { dialect } = ctx;
+  const q = (name: string) => dialect.quoteIdent(name);
+  const [profileId, value, source, updatedAt, recordKey] = ['profile_id', 'value', 'source', 'updated_at', 'record_key'].map(q);
+
+  // No single source wins an aggregate, so provenance lists every source that contributed.
+  const grouped = (aggregate: string) =>
+    `  SELECT ${profileId}, ${aggregate} AS ${value}, ${dialect.arrayAgg(source, source)} AS ${source}\n  FROM ${q(candidates)}\n  GROUP BY ${profileId}`;
+  if (attr.rule === 'custom') return grouped(`(${attr.sql})`);
+  if (attr.rule === 'collect') return grouped(dialect.arrayAgg(value, value));
+
+  // Ties are broken down to the record, so the winner never depends on row order.
+  const recency = [nullsLastKey(updatedAt), `${updatedAt} DESC`, `${source} ASC`, `${recordKey} ASC`];
+  let input = q(candidates);
+  let order: string[];
+  switch (attr.rule) {
+    case 'most_recent':
+      order = recency;
+      break;
+    case 'oldest':
+      order = [nullsLastKey(updatedAt), `${updatedAt} ASC`, `${source} ASC`, `${recordKey} ASC`];
+      break;
+    case 'longest':
+      order = [`length(${dialect.cast(value, 'text')}) DESC`, ...recency];
+      break;
+    case 'min':
+      order = [`${value} ASC`, ...recency];
+      break;
+    case 'max':
+      order = [`${value} DESC`, ...recency];
+      break;
+    case 'source_priority': {
+      // Unlisted sources rank after every listed one, in name order.
+      const whens = attr.priority.map((name, i) => `WHEN ${dialect.quoteString(ctx.sources[name]?.name ?? name)} THEN ${i}`).join(' ');
+      order = [`CASE ${source} ${whens} ELSE ${attr.priority.length} END`, ...recency];
+      break;
+    }
+    case 'most_frequent': {
+      const [frequency, lastSeen] = [q('value_frequency'), q('value_last_seen')];
+      input =
+        `(SELECT *, count(*) OVER (PARTITION BY ${profileId}, ${value}) AS ${frequency}, ` +
+        `max(${updatedAt}) OVER (PARTITION BY ${profileId}, ${value}) AS ${lastSeen} FROM ${q(candidates)}) AS ${q('counted')}`;
+      order = [`${frequency} DESC`, nullsLastKey(lastSeen), `${lastSeen} DESC`, `${value} ASC`, ...recency];
+      break;
+    }
+    default: {
+      const unhandled: never = attr.rule;
+      throw new Error(`unhandled survivorship rule ${String(unhandled)}`);
+    }
+  }
+  return (
+    `  SELECT ${profileId}, ${value}, ${source} FROM (\n` +
+    `    SELECT ${profileId}, ${value}, ${source}, row_number() OVER (PARTITION BY ${profileId} ORDER BY ${order.join(', ')}) AS ${q('rank')}\n` +
+    `    FROM ${input}\n` +
+    `  ) AS ${q('ranked')}\n` +
+    `  WHERE ${q('rank')} = 1`
+  );
+}
+
+function traitSql(spec: GoldenSpec, traitName: string, trait: GoldenTrait, ctx: GoldenSqlContext): string {
+  const { dialect } = ctx;
+  const q = (name: string) => dialect.quoteIdent(name);
+  const source = sourceFor(spec, trait.from, ['traits', traitName, 'from'], ctx);
+  const value = `${q('s')}.${q('value')}`;
+  const aggregates: Record<GoldenTrait['agg'], string> = {
+    count: trait.expr ? `count(${value})` : 'count(*)',
+    count_distinct: `count(DISTINCT ${value})`,
+    sum: `sum(${value})`,
+    avg: `avg(${value})`,
+    min: `min(${value})`,
+    max: `max(${value})`,
+    bool_or: `bool_or(${value})`,
+  };
+  const valueColumn = trait.expr ? `${columnOrExpression(trait.expr, dialect)} AS ${q('value')}, ` : '';
+  const where = trait.where ? ` WHERE (${trait.where})` : '';
+  const name = dialect.quoteString(source.name);
+  return (
+    `  SELECT ${q('sr')}.${q('profile_id')}, ${aggregates[trait.agg]} AS ${q('value')}\n` +
+    `  FROM (SELECT ${valueColumn}${keyAsText(source, dialect)} AS ${q('record_key')} FROM ${source.relation}${where}) AS ${q('s')}\n` +
+    `  JOIN ${ctx.sourceRecords} AS ${q('sr')} ON ${q('sr')}.${q('source')} = ${name} AND ${q('sr')}.${q('record_key')} = ${q('s')}.${q('record_key')}\n` +
+    `  GROUP BY ${q('sr')}.${q('profile_id')}`
+  );
+}
+
+/** A sort key that puts NULLs of `expr` last whatever the direction of the next key. */
+function nullsLastKey(expr: string): string {
+  return `CASE WHEN ${expr} IS NULL THEN 1 ELSE 0 END`;
+}
+
+/** Plain names are quoted (so reserved words work); anything else is a SQL expression. */
+function columnOrExpression(text: string, dialect: Dialect): string {
+  const trimmed = text.trim();
+  return PLAIN_COLUMN.test(trimmed) ? dialect.quoteIdent(trimmed) : `(${trimmed})`;
+}
+
+function keyAsText(source: GoldenSource, dialect: Dialect): string {
+  return dialect.cast(columnOrExpression(source.key, dialect), 'text');
+}
+
+function sourceFor(spec: GoldenSpec, name: string, path: string[], ctx: GoldenSqlContext): GoldenSource {
+  const source = ctx.sources[name];
+  if (!source) {
+    const known = Object.keys(ctx.sources);
+    throw new CdpError(`golden record ${spec.name}: unknown source "${name}" at ${path.join('.')}`, {
+      hint: known.length ? `sources of entity ${spec.entity}: ${known.join(', ')}` : `entity ${spec.entity} has no sources`,
+    });
+  }
+  return source;
+}

@@ -1,0 +1,159 @@
+/**
+ * Connected components over integer edges, two interchangeable engines:
+ * - `local`: streams integer pairs (never PII) to the process, runs union-find over typed
+ *   arrays, and bulk-loads the labels back;
+ * - `sql`: min-label hooking plus pointer jumping, in the warehouse, in O(log n) rounds on
+ *   long chains, until nothing changes (with an iteration guard).
+ * Both label every node with the smallest node number of its component, so they return
+ * identical partitions.
+ */
+import { CdpError, EXIT_FAILURE } from '../errors.js';
+import type { Relation, Warehouse } from '../warehouse/types.js';
+
+export type EngineName = 'local' | 'sql';
+
+export interface ComponentStats {
+  engine: EngineName;
+  rounds: number;
+  nodes: number;
+  edges: number;
+}
+
+/** Input: `edges(a bigint, b bigint)`. Output: creates `out(node bigint, comp bigint)` for every node on an edge. */
+export interface ComponentEngine {
+  readonly name: EngineName;
+  run(wh: Warehouse, edges: Relation, out: Relation): Promise<ComponentStats>;
+}
+
+const BATCH = 65_536;
+
+/** Union-find with path halving and union by size; labels are component minimums. */
+class UnionFind {
+  readonly parent: Int32Array;
+  private readonly size: Int32Array;
+  constructor(n: number) {
+    this.parent = new Int32Array(n);
+    this.size = new Int32Array(n).fill(1);
+    for (let i = 0; i < n; i++) this.parent[i] = i;
+  }
+  find(x: number): number {
+    const p = this.parent;
+    while (p[x] !== x) {
+      p[x] = p[p[x]];
+      x = p[x];
+    }
+    return x;
+  }
+  union(a: number, b: number): void {
+    let ra = this.find(a);
+    let rb = this.find(b);
+    if (ra === rb) return;
+    if (this.size[ra] < this.size[rb]) [ra, rb] = [rb, ra];
+    this.parent[rb] = ra;
+    this.size[ra] += this.size[rb];
+  }
+}
+
+export const localEngine: ComponentEngine = {
+  name: 'local',
+  async run(wh, edges, out) {
+    const d = wh.dialect;
+    const [{ lo, hi, n }] = await wh.query<{ lo: number | null; hi: number | null; n: number }>(
+      `select min(least(a, b)) as lo, max(greatest(a, b)) as hi, count(*) as n from ${d.relation(edges)}`,
+    );
+    await wh.execute(d.drop(out, 'table'));
+    await wh.execute(d.createTable(out, [{ name: 'node', type: 'bigint' }, { name: 'comp', type: 'bigint' }]));
+    if (lo === null || hi === null) return { engine: 'local', rounds: 1, nodes: 0, edges: 0 };
+    const base = Number(lo);
+    const span = Number(hi) - base + 1;
+    if (span > 2 ** 31 - 1) throw new CdpError(`identity graph too large for the local engine (${span} node numbers)`, { exitCode: EXIT_FAILURE, hint: 'set engine: sql in the identity spec' });
+    const uf = new UnionFind(span);
+    const seen = new Uint8Array(span);
+    for await (const batch of wh.stream<{ a: number; b: number }>(`select a, b from ${d.relation(edges)}`, [], BATCH)) {
+      for (const row of batch) {
+        const a = Number(row.a) - base;
+        const b = Number(row.b) - base;
+        seen[a] = 1;
+        seen[b] = 1;
+        uf.union(a, b);
+      }
+    }
+    // The smallest member of each root's component: the label both engines agree on.
+    const minOf = new Int32Array(span).fill(-1);
+    for (let i = 0; i < span; i++) {
+      if (!seen[i]) continue;
+      const r = uf.find(i);
+      if (minOf[r] === -1) minOf[r] = i; // i ascends, so the first member seen is the minimum
+    }
+    let nodes = 0;
+    async function* labels(): AsyncGenerator<unknown[][]> {
+      let rows: unknown[][] = [];
+      for (let i = 0; i < span; i++) {
+        if (!seen[i]) continue;
+        nodes++;
+        rows.push([i + base, minOf[uf.find(i)] + base]);
+        if (rows.length === BATCH) {
+          yield rows;
+          rows = [];
+        }
+      }
+      if (rows.length) yield rows;
+    }
+    await wh.bulkLoad(out, [{ name: 'node', type: 'bigint' }, { name: 'comp', type: 'bigint' }], labels());
+    return { engine: 'local', rounds: 1, nodes, edges: Number(n) };
+  },
+};
+
+export const DEFAULT_MAX_ROUNDS = 200;
+
+export function sqlEngine(maxRounds = DEFAULT_MAX_ROUNDS): ComponentEngine {
+  return {
+    name: 'sql',
+    async run(wh, edges, out) {
+      const d = wh.dialect;
+      const rel = (suffix: string): Relation => ({ schema: out.schema, name: `${out.name}_${suffix}` });
+      const adj = rel('adj');
+      const cur = rel('p');
+      const hooked = rel('h');
+      const next = rel('n');
+      const drop = async (...rs: Relation[]) => {
+        for (const r of rs) await wh.execute(d.drop(r, 'table'));
+      };
+      await drop(adj, cur, hooked, next, out);
+      try {
+        await wh.execute(d.createTableAs(adj, `select a as x, b as y from ${d.relation(edges)} union all select b as x, a as y from ${d.relation(edges)}`));
+        // Round 0: every node points at its smallest neighbour (or itself).
+        await wh.execute(d.createTableAs(cur, `select x as node, least(min(y), x) as p from ${d.relation(adj)} group by x`));
+        const [{ n: nodes }] = await wh.query<{ n: number }>(`select count(*) as n from ${d.relation(cur)}`);
+        let rounds = 1;
+        for (;; rounds++) {
+          if (rounds > maxRounds) {
+            throw new CdpError(`connected components did not converge in ${maxRounds} rounds`, { exitCode: EXIT_FAILURE, hint: 'raise max_rounds in the identity spec, or use engine: local' });
+          }
+          // Hook: take the smallest label among the neighbours' labels.
+          await wh.execute(d.createTableAs(hooked,
+            `select c.node, least(c.p, coalesce(m.p, c.p)) as p from ${d.relation(cur)} c\n` +
+            `left join (select a.x as node, min(pc.p) as p from ${d.relation(adj)} a join ${d.relation(cur)} pc on pc.node = a.y group by a.x) m on m.node = c.node`));
+          // Pointer jumping, twice: p := p[p[p]] halves the distance to the root each time.
+          await wh.execute(d.createTableAs(next,
+            `select h.node, h3.p from ${d.relation(hooked)} h join ${d.relation(hooked)} h2 on h2.node = h.p join ${d.relation(hooked)} h3 on h3.node = h2.p`));
+          const [{ changed }] = await wh.query<{ changed: number }>(
+            `select count(*) as changed from ${d.relation(next)} n join ${d.relation(cur)} c on c.node = n.node where n.p <> c.p`,
+          );
+          await drop(cur, hooked);
+          await wh.execute(d.rename(next, 'table', cur.name));
+          if (Number(changed) === 0) break;
+        }
+        await wh.execute(d.createTableAs(out, `select node, p as comp from ${d.relation(cur)}`));
+        const [{ n: edgeCount }] = await wh.query<{ n: number }>(`select count(*) as n from ${d.relation(edges)}`);
+        return { engine: 'sql' as const, rounds, nodes: Number(nodes), edges: Number(edgeCount) };
+      } finally {
+        await drop(adj, cur, hooked, next);
+      }
+    },
+  };
+}
+
+export function engineFor(name: EngineName, maxRounds?: number): ComponentEngine {
+  return name === 'local' ? localEngine : sqlEngine(maxRounds);
+}

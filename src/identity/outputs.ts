@@ -1,0 +1,94 @@
+/**
+ * Stable profile IDs and the identity outputs. IDs come from the previous run's
+ * `<entity>_source_records`: an old ID stays with the component holding most of its records;
+ * when several land in one component the oldest survives and the others are recorded as
+ * merged; components left without one get a new UUID (with `split` lineage when their
+ * records came from an existing profile).
+ */
+import { existingKind } from '../materializations/swap.js';
+import type { Relation } from '../warehouse/types.js';
+import type { IdentityPipeline } from './pipeline.js';
+import { outputName, type IdentityOutput } from './spec.js';
+
+export interface ResolvedTables {
+  records: Relation;
+  classified: Relation;
+  final: Relation;
+  edges: Relation;
+  ids: Relation;
+  limitRejected: Relation;
+}
+
+export async function buildOutputs(
+  p: IdentityPipeline,
+  t: ResolvedTables,
+  target: (o: IdentityOutput) => Relation,
+  staging: (o: IdentityOutput) => Relation,
+  runId: string,
+): Promise<{ profiles: number; largest: number; merged: number; split: number }> {
+  const wh = p.wh;
+  const d = p.d;
+  const r = (x: Relation) => p.rel(x);
+  const now = d.currentTimestamp();
+  const run = p.lit(runId);
+  const prevRecords = (await existingKind(wh, target('source_records'))) === 'table' ? target('source_records') : undefined;
+  const prevProfiles = (await existingKind(wh, target('profiles'))) === 'table' ? target('profiles') : undefined;
+  const prevMerges = (await existingKind(wh, target('merges'))) === 'table' ? target('merges') : undefined;
+
+  const overlap = await p.create(p.work('overlap'), prevRecords && prevProfiles
+    ? `select f.comp, o.profile_id as old_id, count(*) as n from ${r(t.records)} rec join ${r(t.final)} f on f.rec_id = rec.rec_id\n` +
+      `join ${r(prevRecords)} o on o.source = rec.source and o.record_key = rec.record_key group by f.comp, o.profile_id`
+    : `select cast(null as bigint) as comp, ${d.cast('null', 'text')} as old_id, cast(0 as bigint) as n where 1 = 0`);
+  const home = await p.create(p.work('home'),
+    `select old_id, comp from (select old_id, comp, row_number() over (partition by old_id order by n desc, comp) as rn from ${r(overlap)}) as h where rn = 1`);
+  const createdAt = prevProfiles ? `(select created_at from ${r(prevProfiles)} pp where pp.profile_id = h.old_id)` : now;
+  const winner = await p.create(p.work('winner'),
+    `select comp, old_id from (select h.comp, h.old_id, row_number() over (partition by h.comp order by ${createdAt}, h.old_id) as rn from ${r(home)} h) as w where rn = 1`);
+  const assign = await p.create(p.work('assign'),
+    `select c.comp, coalesce(w.old_id, ${d.newUuid()}) as profile_id,\n` +
+    `  ${prevProfiles ? `coalesce((select created_at from ${r(prevProfiles)} pp where pp.profile_id = w.old_id), ${now})` : now} as created_at\n` +
+    `from (select distinct comp from ${r(t.final)}) c left join ${r(winner)} w on w.comp = c.comp`);
+
+  const acceptedEdge = `not exists (select 1 from ${r(t.limitRejected)} x where x.id_node = e.id_node)`;
+  const membership = `${r(t.records)} rec join ${r(t.final)} f on f.rec_id = rec.rec_id join ${r(assign)} a on a.comp = f.comp`;
+
+  await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id from ${membership}`);
+  await p.create(staging('identifiers'),
+    `select i.id_type, i.id_value, a.profile_id, min(rec.updated_at) as first_seen, max(rec.updated_at) as last_seen, count(distinct e.rec_id) as record_count\n` +
+    `from ${r(t.edges)} e join ${r(t.ids)} i on i.id_node = e.id_node join ${membership} on rec.rec_id = e.rec_id\n` +
+    `where ${acceptedEdge} group by i.id_type, i.id_value, a.profile_id`);
+  await p.create(staging('profiles'),
+    `select a.profile_id, min(a.created_at) as created_at, max(rec.updated_at) as updated_at, count(*) as record_count,\n` +
+    `  count(distinct rec.source) as source_count,\n` +
+    `  (select count(*) from ${r(staging('identifiers'))} ids where ids.profile_id = a.profile_id) as identifier_count\n` +
+    `from ${membership} group by a.profile_id`);
+  const limitEdges = `select rec.source, rec.record_key, i.id_type, i.id_value from ${r(t.limitRejected)} x\n` +
+    `join ${r(t.edges)} e on e.id_node = x.id_node join ${r(t.ids)} i on i.id_node = e.id_node join ${r(t.records)} rec on rec.rec_id = e.rec_id`;
+  await p.create(staging('edges'),
+    `select c.source, c.record_key, c.id_type, c.id_value, c.column_name, 'exact:' || c.id_type as rule, a.profile_id\n` +
+    `from ${r(t.classified)} c join ${membership} on rec.source = c.source and rec.record_key = c.record_key\n` +
+    `where c.reason is null and not exists (select 1 from (${limitEdges}) l where l.source = c.source and l.record_key = c.record_key and l.id_type = c.id_type and l.id_value = c.id_value)`);
+  await p.create(staging('rejected_edges'),
+    `select c.source, c.record_key, c.id_type, c.column_name, c.raw_value, c.id_value, c.reason, ${run} as run_id from ${r(t.classified)} c where c.reason is not null\n` +
+    `union all\n` +
+    `select c.source, c.record_key, c.id_type, c.column_name, c.raw_value, c.id_value, 'limit' as reason, ${run} as run_id\n` +
+    `from ${r(t.classified)} c join (${limitEdges}) l on l.source = c.source and l.record_key = c.record_key and l.id_type = c.id_type and l.id_value = c.id_value where c.reason is null`);
+  const newMerges =
+    `select h.old_id as old_profile_id, a.profile_id as new_profile_id, ${run} as run_id, 'merge' as reason, ${now} as merged_at\n` +
+    `from ${r(home)} h join ${r(assign)} a on a.comp = h.comp where a.profile_id <> h.old_id\n` +
+    `union all\n` +
+    `select distinct o.old_id, a.profile_id, ${run}, 'split', ${now} from ${r(overlap)} o join ${r(home)} h on h.old_id = o.old_id\n` +
+    `join ${r(assign)} a on a.comp = o.comp where o.comp <> h.comp and a.profile_id <> o.old_id`;
+  await p.create(staging('merges'), prevMerges
+    ? `select old_profile_id, new_profile_id, run_id, reason, merged_at from ${r(prevMerges)} union all ${newMerges}`
+    : newMerges);
+
+  const [stats] = await wh.query<{ profiles: number; largest: number }>(`select count(*) as profiles, max(record_count) as largest from ${r(staging('profiles'))}`);
+  const [m] = await wh.query<{ merged: number; split: number }>(
+    `select sum(case when reason = 'merge' then 1 else 0 end) as merged, sum(case when reason = 'split' then 1 else 0 end) as split from ${r(staging('merges'))} where run_id = ${run}`);
+  return { profiles: Number(stats.profiles), largest: Number(stats.largest ?? 0), merged: Number(m.merged ?? 0), split: Number(m.split ?? 0) };
+}
+
+export function outputRelation(schema: string, entity: string, o: IdentityOutput): Relation {
+  return { schema, name: outputName(entity, o) };
+}

@@ -1,0 +1,242 @@
+/**
+ * The identity pipeline, step by step, as SQL run in the warehouse (docs/identity.md).
+ * Only integer edge pairs ever leave the warehouse (with the local component engine).
+ */
+import { CdpError, EXIT_FAILURE } from '../errors.js';
+import type { Dialect, Relation, Warehouse } from '../warehouse/types.js';
+import { blockedSql } from './blocklist.js';
+import { engineFor, type ComponentStats, type EngineName } from './components.js';
+import { isEmptySql, normalizeSql } from './normalize.js';
+import type { IdTypeSpec, IdentitySpec } from './spec.js';
+
+export interface ResolvedSource {
+  name: string;
+  relation: Relation;
+  key: string;
+  ids: Record<string, string>;
+  updatedAt?: string;
+}
+
+export interface PipelineContext {
+  wh: Warehouse;
+  spec: IdentitySpec;
+  sources: ResolvedSource[];
+  /** Schema for outputs and scratch tables. */
+  schema: string;
+}
+
+export interface PipelineStats {
+  engine: EngineName;
+  records: number;
+  raw_identifiers: number;
+  empty_values: number;
+  edges: number;
+  rejected: Record<string, number>;
+  component_runs: number;
+  rounds: number;
+  largest_profile: number;
+  profiles: number;
+  unresolved_limit_violations: number;
+}
+
+const LIMIT_ROUNDS = 10;
+/** Above this many edges, `engine: auto` keeps the work in the warehouse. */
+export const AUTO_LOCAL_MAX_EDGES = 50_000_000;
+
+export class IdentityPipeline {
+  readonly d: Dialect;
+  private readonly created: Relation[] = [];
+
+  constructor(private readonly ctx: PipelineContext) {
+    this.d = ctx.wh.dialect;
+  }
+
+  get wh(): Warehouse {
+    return this.ctx.wh;
+  }
+
+  /** A scratch table of this run. */
+  work(name: string): Relation {
+    return { schema: this.ctx.schema, name: `${this.ctx.spec.entity}__cdp_${name}` };
+  }
+
+  rel(r: Relation): string {
+    return this.d.relation(r);
+  }
+
+  lit(s: string): string {
+    return this.d.quoteString(s);
+  }
+
+  q(c: string): string {
+    return this.d.quoteIdent(c);
+  }
+
+  async create(r: Relation, select: string): Promise<Relation> {
+    await this.ctx.wh.execute(this.d.drop(r, 'table'));
+    await this.ctx.wh.execute(this.d.createTableAs(r, select));
+    if (!this.created.some((c) => c.name === r.name)) this.created.push(r);
+    return r;
+  }
+
+  async count(sql: string): Promise<number> {
+    const [{ n }] = await this.ctx.wh.query<{ n: number }>(`select count(*) as n from (${sql}) as t`);
+    return Number(n);
+  }
+
+  async dropScratch(): Promise<void> {
+    for (const r of this.created) await this.ctx.wh.execute(this.d.drop(r, 'table')).catch(() => undefined);
+  }
+
+  /** Steps 1-4: records, raw identifiers, normalisation, blocklists and degree caps. */
+  async extract(stats: PipelineStats): Promise<{ records: Relation; classified: Relation }> {
+    const { spec, sources } = this.ctx;
+    const recRaw = await this.create(this.work('rec_raw'), sources.map((s) =>
+      `select ${this.lit(s.name)} as source, ${this.d.cast(this.q(s.key), 'text')} as record_key, ` +
+      `${s.updatedAt ? this.d.cast(this.q(s.updatedAt), 'timestamp') : this.d.cast('null', 'timestamp')} as updated_at from ${this.rel(s.relation)}`).join('\nunion all\n'));
+    await this.assertKeys(recRaw);
+    const records = await this.create(this.work('records'),
+      `select source, record_key, updated_at, row_number() over (order by source, record_key) as rec_id from ${this.rel(recRaw)}`);
+    stats.records = await this.count(`select 1 from ${this.rel(records)}`);
+
+    const raw = await this.create(this.work('raw'), sources.flatMap((s) => Object.entries(s.ids).map(([type, column]) =>
+      `select ${this.lit(s.name)} as source, ${this.d.cast(this.q(s.key), 'text')} as record_key, ${this.lit(type)} as id_type, ` +
+      `${this.lit(column)} as column_name, ${this.d.cast(this.q(column), 'text')} as raw_value from ${this.rel(s.relation)}`)).join('\nunion all\n'));
+    stats.raw_identifiers = await this.count(`select 1 from ${this.rel(raw)}`);
+    stats.empty_values = await this.count(`select 1 from ${this.rel(raw)} where ${isEmptySql('raw_value')}`);
+
+    const perType = spec.idTypes.map((t) => {
+      const v = normalizeSql(t.normalizer, 'raw_value', t.options, this.d);
+      return `select source, record_key, id_type, column_name, raw_value, id_value,\n` +
+        `  case when id_value is null then 'invalid' when ${blockedSql('id_value', t.name, t.normalizer, t.blocklist, this.d, spec.blocklistDefaults)} then 'blocklist' end as reason\n` +
+        `from (select source, record_key, id_type, column_name, raw_value, ${v} as id_value from ${this.rel(raw)} where id_type = ${this.lit(t.name)} and not (${isEmptySql('raw_value')})) as n`;
+    });
+    const normalised = await this.create(this.work('norm'), perType.join('\nunion all\n'));
+
+    // Degree caps: identifiers that co-occur with too many values of another type are shared.
+    const capCase = `case a.id_type ${spec.idTypes.map((t) => `when ${this.lit(t.name)} then ${t.maxDegree}`).join(' ')} end`;
+    const shared = await this.create(this.work('shared'),
+      `with acc as (select distinct r.rec_id, n.id_type, n.id_value from ${this.rel(normalised)} n join ${this.rel(records)} r on r.source = n.source and r.record_key = n.record_key where n.reason is null)\n` +
+      `select distinct a.id_type, a.id_value from acc a join acc b on a.rec_id = b.rec_id and a.id_type <> b.id_type\n` +
+      `group by a.id_type, a.id_value, b.id_type having count(distinct b.id_value) > ${capCase}`);
+    const classified = await this.create(this.work('classified'),
+      `select n.source, n.record_key, n.id_type, n.column_name, n.raw_value, n.id_value,\n` +
+      `  coalesce(n.reason, case when s.id_value is not null then 'degree_cap' end) as reason\n` +
+      `from ${this.rel(normalised)} n left join ${this.rel(shared)} s on s.id_type = n.id_type and s.id_value = n.id_value`);
+    return { records, classified };
+  }
+
+  private async assertKeys(recRaw: Relation): Promise<void> {
+    const nulls = await this.ctx.wh.query<{ source: string; n: number }>(`select source, count(*) as n from ${this.rel(recRaw)} where record_key is null group by source`);
+    if (nulls.length) {
+      throw new CdpError(`identity source "${nulls[0].source}" has ${nulls[0].n} rows with a NULL key`, { exitCode: EXIT_FAILURE, location: { file: this.ctx.spec.file }, hint: 'every source row needs a key; filter NULL keys out in the source model' });
+    }
+    const dupes = await this.ctx.wh.query<{ source: string; record_key: string; n: number }>(
+      `select source, record_key, count(*) as n from ${this.rel(recRaw)} group by source, record_key having count(*) > 1 order by n desc, record_key limit 3`);
+    if (dupes.length) {
+      throw new CdpError(`identity source "${dupes[0].source}" has duplicate keys: ${dupes.map((r) => `${r.record_key} x${r.n}`).join(', ')}`, { exitCode: EXIT_FAILURE, location: { file: this.ctx.spec.file }, hint: 'the key must identify one row of the source; deduplicate the source model' });
+    }
+  }
+
+  /** Steps 5-6: integer encoding, then tiers by priority with limits, using a component engine. */
+  async resolve(records: Relation, classified: Relation, stats: PipelineStats): Promise<{ final: Relation; edges: Relation; ids: Relation; limitRejected: Relation }> {
+    const { spec } = this.ctx;
+    const ids = await this.create(this.work('ids'),
+      `select id_type, id_value, (select max(rec_id) from ${this.rel(records)}) + row_number() over (order by id_type, id_value) as id_node\n` +
+      `from (select distinct id_type, id_value from ${this.rel(classified)} where reason is null) as v`);
+    const edges = await this.create(this.work('e'),
+      `select distinct r.rec_id, i.id_node, i.id_type from ${this.rel(classified)} c\n` +
+      `join ${this.rel(records)} r on r.source = c.source and r.record_key = c.record_key\n` +
+      `join ${this.rel(ids)} i on i.id_type = c.id_type and i.id_value = c.id_value where c.reason is null`);
+    stats.edges = await this.count(`select 1 from ${this.rel(edges)}`);
+    const engine = engineFor(chooseEngine(spec, stats.edges), spec.maxRounds);
+    const rejected = await this.create(this.work('rej_limit'), `select id_node, id_type from ${this.rel(ids)} where 1 = 0`);
+    let comp = await this.create(this.work('comp'), `select rec_id, rec_id as comp from ${this.rel(records)}`);
+
+    const limited = (types: IdTypeSpec[]) => types.filter((t) => t.limit !== undefined);
+    const limitCase = (col: string) => `case ${col} ${spec.idTypes.filter((t) => t.limit !== undefined).map((t) => `when ${this.lit(t.name)} then ${t.limit}`).join(' ')} end`;
+    const typeList = (types: IdTypeSpec[]) => types.map((t) => this.lit(t.name)).join(', ');
+    const accepted = (alias: string) => `not exists (select 1 from ${this.rel(rejected)} x where x.id_node = ${alias}.id_node)`;
+
+    for (let k = 0; k < spec.idTypes.length; k++) {
+      const tier = spec.idTypes[k];
+      const before = spec.idTypes.slice(0, k);
+      const upTo = spec.idTypes.slice(0, k + 1);
+      // The last tier with no limit anywhere needs no component run of its own until the end.
+      const limitedSoFar = limited(upTo);
+      const needsComponents = limitedSoFar.length > 0 || k === spec.idTypes.length - 1;
+      if (limited(before).length) {
+        // Pre-check: an identifier that would join components holding too many values of a
+        // resolved, limited type is rejected before it joins anything.
+        await this.ctx.wh.execute(`insert into ${this.rel(rejected)} (id_node, id_type)\n` +
+          `select distinct t.id_node, ${this.lit(tier.name)} from (select distinct e.id_node, c.comp from ${this.rel(edges)} e join ${this.rel(comp)} c on c.rec_id = e.rec_id where e.id_type = ${this.lit(tier.name)}) t\n` +
+          `join (select distinct c.comp, e.id_type, e.id_node from ${this.rel(edges)} e join ${this.rel(comp)} c on c.rec_id = e.rec_id where e.id_type in (${typeList(limited(before))}) and ${accepted('e')}) cv on cv.comp = t.comp\n` +
+          `group by t.id_node, cv.id_type having count(distinct cv.id_node) > ${limitCase('cv.id_type')}`);
+      }
+      if (!needsComponents) continue;
+      for (let round = 0; ; round++) {
+        const ccEdges = await this.create(this.work('cc_edges'),
+          `select rec_id as a, id_node as b from ${this.rel(edges)} e where e.id_type in (${typeList(upTo)}) and ${accepted('e')}`);
+        const labels = this.work('labels');
+        await this.ctx.wh.execute(this.d.drop(labels, 'table'));
+        const ccStats: ComponentStats = await engine.run(this.ctx.wh, ccEdges, labels);
+        if (!this.created.some((c) => c.name === labels.name)) this.created.push(labels);
+        stats.component_runs++;
+        stats.rounds += ccStats.rounds;
+        // Records are numbered below identifiers, so a component's label is its smallest record.
+        const next = await this.create(this.work('comp_next'),
+          `select r.rec_id, coalesce(l.comp, r.rec_id) as comp from ${this.rel(records)} r left join ${this.rel(labels)} l on l.node = r.rec_id`);
+        if (limitedSoFar.length === 0) {
+          comp = await this.swapScratch(next, comp);
+          break;
+        }
+        const violations = this.work('violations');
+        await this.create(violations,
+          `select c.comp, e.id_type from ${this.rel(edges)} e join ${this.rel(next)} c on c.rec_id = e.rec_id\n` +
+          `where e.id_type in (${typeList(limitedSoFar)}) and ${accepted('e')}\n` +
+          `group by c.comp, e.id_type having count(distinct e.id_node) > ${limitCase('e.id_type')}`);
+        if ((await this.count(`select 1 from ${this.rel(violations)}`)) === 0 || round >= LIMIT_ROUNDS) {
+          if (round >= LIMIT_ROUNDS) stats.unresolved_limit_violations = await this.count(`select 1 from ${this.rel(violations)}`);
+          comp = await this.swapScratch(next, comp);
+          break;
+        }
+        // Cut the tier's identifiers that bridged several earlier components into a violating one.
+        const bridges = await this.count(`select 1 from ${this.rel(rejected)}`);
+        await this.ctx.wh.execute(`insert into ${this.rel(rejected)} (id_node, id_type)\n` +
+          `select b.id_node, ${this.lit(tier.name)} from (\n` +
+          `  select e.id_node, count(distinct p.comp) as touched, max(n.comp) as comp from ${this.rel(edges)} e\n` +
+          `  join ${this.rel(comp)} p on p.rec_id = e.rec_id join ${this.rel(next)} n on n.rec_id = e.rec_id\n` +
+          `  where e.id_type = ${this.lit(tier.name)} and ${accepted('e')} group by e.id_node) b\n` +
+          `where b.touched > 1 and b.comp in (select comp from ${this.rel(violations)})`);
+        if ((await this.count(`select 1 from ${this.rel(rejected)}`)) === bridges && tier.limit !== undefined) {
+          // No bridge: the excess values of the tier's own type sit on shared records. Keep the
+          // `limit` values with the most records (ties: smallest value) and cut the rest.
+          await this.ctx.wh.execute(`insert into ${this.rel(rejected)} (id_node, id_type)\n` +
+            `select id_node, ${this.lit(tier.name)} from (\n` +
+            `  select e.id_node, row_number() over (partition by n.comp order by count(*) desc, min(i.id_value)) as rank from ${this.rel(edges)} e\n` +
+            `  join ${this.rel(next)} n on n.rec_id = e.rec_id join ${this.rel(ids)} i on i.id_node = e.id_node\n` +
+            `  where e.id_type = ${this.lit(tier.name)} and ${accepted('e')} and n.comp in (select comp from ${this.rel(violations)} where id_type = ${this.lit(tier.name)})\n` +
+            `  group by n.comp, e.id_node) ranked where rank > ${tier.limit}`);
+        }
+        if ((await this.count(`select 1 from ${this.rel(rejected)}`)) === bridges) {
+          stats.unresolved_limit_violations = await this.count(`select 1 from ${this.rel(violations)}`);
+          comp = await this.swapScratch(next, comp);
+          break;
+        }
+      }
+    }
+    stats.engine = engine.name;
+    return { final: comp, edges, ids, limitRejected: rejected };
+  }
+
+  private async swapScratch(next: Relation, comp: Relation): Promise<Relation> {
+    await this.ctx.wh.execute(this.d.drop(comp, 'table'));
+    await this.ctx.wh.execute(this.d.rename(next, 'table', comp.name));
+    return comp;
+  }
+}
+
+export function chooseEngine(spec: IdentitySpec, edges: number): EngineName {
+  if (spec.engine !== 'auto') return spec.engine;
+  return edges <= AUTO_LOCAL_MAX_EDGES ? 'local' : 'sql';
+}

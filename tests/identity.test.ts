@@ -1,0 +1,229 @@
+/**
+ * Identity resolution on real DuckDB and PostgreSQL: rules on small hand-made graphs,
+ * engine equality on adversarial graphs, and stable IDs across runs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localEngine, sqlEngine } from '../src/identity/components.js';
+import { loadConfig, resolveTarget } from '../src/project/config.js';
+import { runCommand } from '../src/runner/run.js';
+import { openWarehouse, type TargetConfig } from '../src/warehouse/registry.js';
+import type { Relation, Row, Warehouse } from '../src/warehouse/types.js';
+import { configYaml, createPgDatabase, dropPgDatabase, duckdbTarget, makeProject, PG, postgresTarget, removeProject, writeFiles, type TargetFixture } from './helpers/project.js';
+
+const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
+
+async function withWarehouse<T>(dir: string, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
+  const wh = await openWarehouse(resolveTarget(loadConfig(dir), undefined).settings as TargetConfig);
+  try {
+    return await fn(wh);
+  } finally {
+    await wh.close();
+  }
+}
+
+/** Groups of record keys that share a profile, as sorted strings: a partition independent of IDs. */
+async function partition(wh: Warehouse, table = 'analytics.person_source_records'): Promise<string[]> {
+  const rows = await wh.query<{ profile_id: string; source: string; record_key: string }>(`select profile_id, source, record_key from ${table}`);
+  const groups = new Map<string, string[]>();
+  for (const r of rows) groups.set(r.profile_id, [...(groups.get(r.profile_id) ?? []), `${r.source}:${r.record_key}`]);
+  return [...groups.values()].map((g) => g.sort().join(' ')).sort();
+}
+
+const SPEC = (engine: string) => `entity: person
+engine: ${engine}
+id_types:
+  customer_id: { limit: 1, priority: 1 }
+  email: { normalize: email, limit: 2, priority: 2, max_degree: 3 }
+  phone: { normalize: phone, default_country: US, priority: 3 }
+blocklist:
+  email: ["shared@kiosk.com"]
+sources:
+  - from: contacts
+    key: id
+    ids: { customer_id: cid, email: email, phone: phone }
+    updated_at: updated_at
+  - from: orders
+    key: order_no
+    ids: { email: email, phone: phone }
+    updated_at: ordered_at
+`;
+
+const CONTACTS = `id,cid,email,phone,updated_at
+c1,A, Ann@Acme.io ,+1 (415) 555-0101,2026-01-01 00:00:00
+c2,,ann@acme.io,,2026-02-01 00:00:00
+c3,B,bob@acme.io,415.555.0202,2026-01-05 00:00:00
+c4,C,test@test.com,,2026-01-06 00:00:00
+c5,D,test@test.com,,2026-01-07 00:00:00
+c6,E,shared@kiosk.com,,2026-01-08 00:00:00
+c7,F,shared@kiosk.com,,2026-01-09 00:00:00
+c8,G,house@family.com,,2026-01-10 00:00:00
+c9,H,house@family.com,,2026-01-11 00:00:00
+c10,I,not-an-email,,2026-01-12 00:00:00
+c11,J,hub@x.com,,2026-01-13 00:00:00
+c12,K,hub@x.com,,2026-01-13 00:00:00
+c13,L,hub@x.com,,2026-01-13 00:00:00
+c14,M,hub@x.com,,2026-01-13 00:00:00
+`;
+const ORDERS = `order_no,email,phone,ordered_at
+o1,ANN@acme.io,,2026-03-01 00:00:00
+o2,,4155550202,2026-03-02 00:00:00
+o3,nobody@else.com,,2026-03-03 00:00:00
+`;
+
+describe.each([duckdbTarget(), postgresTarget()])('identity graph on $name', (target: TargetFixture) => {
+  let dir: string;
+  beforeAll(async () => {
+    await target.setup();
+    dir = makeProject({
+      'cdp.config.yaml': configYaml(target),
+      'seeds/contacts.csv': CONTACTS,
+      'seeds/orders.csv': ORDERS,
+      'seeds/seeds.yml': 'seeds:\n  - name: contacts\n    config: { column_types: { id: text, cid: text, email: text, phone: text } }\n  - name: orders\n    config: { column_types: { order_no: text, email: text, phone: text } }\n',
+      'models/identity/person.identity.yml': SPEC('local'),
+      'models/person_summary.sql': 'select count(*) as profiles from {{ref "person_profiles"}}',
+    });
+  });
+  afterAll(async () => {
+    removeProject(dir);
+    await target.teardown();
+  });
+
+  it('stitches records by normalised identifiers and applies every junk defence', async () => {
+    const outcome = await runCommand({ command: 'build', projectDir: dir, out: quiet });
+    expect(outcome.summary.results.filter((r) => r.status === 'error').map((r) => r.message)).toEqual([]);
+    expect(outcome.exitCode).toBe(0);
+    const identity = outcome.summary.results.find((r) => r.name === 'person_identity')!;
+    expect(identity.details).toMatchObject({ engine: 'local', records: 17 });
+
+    await withWarehouse(dir, async (wh) => {
+      expect(await partition(wh)).toEqual([
+        'contacts:c1 contacts:c2 orders:o1', // email case and whitespace, phone formats
+        'contacts:c10', 'contacts:c11', 'contacts:c12', 'contacts:c13', 'contacts:c14',
+        'contacts:c3 orders:o2', // phone 415.555.0202 = 4155550202
+        'contacts:c4', 'contacts:c5', // test@test.com is blocklisted by default
+        'contacts:c6', 'contacts:c7', // shared@kiosk.com is on the spec's blocklist
+        'contacts:c8', 'contacts:c9', // a household email cannot join two customer ids (limit 1)
+        'orders:o3',
+      ]);
+      const reasons = await wh.query<{ reason: string; id_value: string | null; n: number }>(
+        'select reason, id_value, count(*) as n from analytics.person_rejected_edges group by reason, id_value order by reason, id_value');
+      expect(reasons).toEqual([
+        { reason: 'blocklist', id_value: 'shared@kiosk.com', n: 2 },
+        { reason: 'blocklist', id_value: 'test@test.com', n: 2 },
+        { reason: 'degree_cap', id_value: 'hub@x.com', n: 4 },
+        { reason: 'invalid', id_value: null, n: 1 },
+        { reason: 'limit', id_value: 'house@family.com', n: 2 },
+      ]);
+      const ann = await wh.query<{ id_type: string; id_value: string; record_count: number }>(
+        "select i.id_type, i.id_value, i.record_count from analytics.person_identifiers i join analytics.person_source_records s on s.profile_id = i.profile_id where s.record_key = 'c1' order by i.id_type");
+      expect(ann).toEqual([
+        { id_type: 'customer_id', id_value: 'A', record_count: 1 },
+        { id_type: 'email', id_value: 'ann@acme.io', record_count: 3 },
+        { id_type: 'phone', id_value: '+14155550101', record_count: 1 },
+      ]);
+      expect(await wh.query('select profiles from analytics.person_summary')).toEqual([{ profiles: 14 }]);
+    });
+  });
+
+  it('keeps profile IDs across runs, records merges (oldest survives) and splits with lineage', async () => {
+    const ids = async () => withWarehouse(dir, async (wh) => Object.fromEntries(
+      (await wh.query<{ record_key: string; profile_id: string }>('select record_key, profile_id from analytics.person_source_records')).map((r) => [r.record_key, r.profile_id])));
+    const before = await ids();
+    expect((await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'] })).exitCode).toBe(0);
+    expect(await ids()).toEqual(before);
+
+    // o4 carries Bob's phone and nobody@else.com: the profiles of c3 and o3 merge.
+    writeFiles(dir, { 'seeds/orders.csv': `${ORDERS}o4,nobody@else.com,415-555-0202,2026-04-01 00:00:00\n` });
+    expect((await runCommand({ command: 'build', projectDir: dir, out: quiet })).exitCode).toBe(0);
+    const merged = await ids();
+    expect(merged.o3).toBe(merged.c3);
+    const survivor = merged.c3;
+    expect([before.c3, before.o3]).toContain(survivor);
+    await withWarehouse(dir, async (wh) => {
+      const rows = await wh.query<{ old_profile_id: string; new_profile_id: string; reason: string }>("select old_profile_id, new_profile_id, reason from analytics.person_merges where reason = 'merge'");
+      expect(rows).toEqual([{ old_profile_id: survivor === before.c3 ? before.o3 : before.c3, new_profile_id: survivor, reason: 'merge' }]);
+    });
+
+    // Remove the bridge: the larger part keeps the ID, the other gets a new one with lineage.
+    writeFiles(dir, { 'seeds/orders.csv': ORDERS });
+    expect((await runCommand({ command: 'build', projectDir: dir, out: quiet })).exitCode).toBe(0);
+    const split = await ids();
+    expect(split.c3).toBe(survivor);
+    expect(split.o3).not.toBe(survivor);
+    expect(Object.values(before)).not.toContain(split.o3);
+    await withWarehouse(dir, async (wh) => {
+      const rows = await wh.query("select old_profile_id, new_profile_id from analytics.person_merges where reason = 'split'");
+      expect(rows).toEqual([{ old_profile_id: survivor, new_profile_id: split.o3 }]);
+    });
+  });
+
+  it('gives the same partition with the sql engine', async () => {
+    const local = await withWarehouse(dir, (wh) => partition(wh));
+    writeFiles(dir, { 'models/identity/person.identity.yml': SPEC('sql') });
+    const outcome = await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'] });
+    expect(outcome.exitCode).toBe(0);
+    expect(outcome.summary.results[0].details).toMatchObject({ engine: 'sql' });
+    expect(await withWarehouse(dir, (wh) => partition(wh))).toEqual(local);
+  });
+});
+
+/** Adversarial graphs as integer edge lists. */
+function chain(n: number, start = 1): [number, number][] {
+  return Array.from({ length: n - 1 }, (_, i) => [start + i, start + i + 1]);
+}
+function star(center: number, leaves: number, start: number): [number, number][] {
+  return Array.from({ length: leaves }, (_, i) => [center, start + i]);
+}
+
+async function loadEdges(wh: Warehouse, rel: Relation, edges: [number, number][]): Promise<void> {
+  await wh.execute(wh.dialect.createSchema(rel.schema));
+  await wh.execute(wh.dialect.drop(rel, 'table'));
+  const cols = [{ name: 'a', type: 'bigint' as const }, { name: 'b', type: 'bigint' as const }];
+  await wh.execute(wh.dialect.createTable(rel, cols));
+  async function* rows() { yield edges; }
+  await wh.bulkLoad(rel, cols, rows());
+}
+
+async function labels(wh: Warehouse, rel: Relation): Promise<Row[]> {
+  return wh.query(`select node, comp from ${wh.dialect.relation(rel)} order by node`);
+}
+
+describe('component engines agree on adversarial graphs', () => {
+  let pgDb = '';
+  const graphs: Record<string, [number, number][]> = {
+    'a long chain': chain(3000),
+    'a star': star(1, 2000, 2),
+    'a junk hub joining clusters': [...chain(50, 1), ...chain(50, 100), ...star(5000, 3, 1).map(([a]): [number, number] => [a, 5000]), [5000, 120], [5000, 149]],
+    'a reversed chain with isolated pairs': [...chain(500, 1).map(([a, b]): [number, number] => [b, a]), [9001, 9002], [9003, 9004]],
+    'a binary tree': Array.from({ length: 2046 }, (_, i): [number, number] => [Math.floor((i + 2) / 2), i + 2]),
+  };
+  beforeAll(async () => {
+    pgDb = await createPgDatabase();
+  });
+  afterAll(async () => {
+    await dropPgDatabase(pgDb);
+  });
+
+  it.each(Object.keys(graphs))('on DuckDB and PostgreSQL: %s', async (name) => {
+    for (const settings of [{ type: 'duckdb', path: ':memory:' }, { type: 'postgres', ...PG, database: pgDb }] as TargetConfig[]) {
+      const wh = await openWarehouse(settings);
+      try {
+        const edges = { schema: 'cc', name: 'edges' };
+        await loadEdges(wh, edges, graphs[name]);
+        const local = await localEngine.run(wh, edges, { schema: 'cc', name: 'local_out' });
+        const sql = await sqlEngine().run(wh, edges, { schema: 'cc', name: 'sql_out' });
+        const a = await labels(wh, { schema: 'cc', name: 'local_out' });
+        expect(a.length).toBe(local.nodes);
+        expect(await labels(wh, { schema: 'cc', name: 'sql_out' })).toEqual(a);
+        // Every component is labelled by its smallest node.
+        for (const row of a) expect(Number(row.comp)).toBeLessThanOrEqual(Number(row.node));
+        if (name === 'a long chain') {
+          expect(new Set(a.map((r) => r.comp))).toEqual(new Set([1]));
+          expect(sql.rounds).toBeLessThanOrEqual(15);
+        }
+      } finally {
+        await wh.close();
+      }
+    }
+  });
+});
