@@ -42,16 +42,16 @@ describe('cdp init, then build and inspect the new project on DuckDB', () => {
 
   beforeAll(async () => {
     base = project({});
-    built = path.join(base, 'built');
+    built = path.join(base, 'shop-built');
     fresh = path.join(base, 'fresh');
     // One project through a relative DIR from its parent, one through --project-dir.
     [initResult] = await Promise.all([
-      runCli(['init', 'built'], { cwd: base }),
+      runCli(['init', 'shop-built'], { cwd: base }),
       runCli(['init', 'fresh', '--project-dir', base]),
     ]);
   }, SPAWN_TIMEOUT);
 
-  it('scaffolds a project and lists the files it created', () => {
+  it('scaffolds a project named after its directory and lists the files it created', () => {
     expectExit(initResult, 0);
     expect(initResult.stdout).toContain(`Created a new project in ${built}`);
     for (const file of ['cdp.config.yaml', 'models/marts/customer_orders.sql', 'models/schema.yml', 'seeds/raw_orders.csv']) {
@@ -59,7 +59,7 @@ describe('cdp init, then build and inspect the new project on DuckDB', () => {
       expect(existsSync(path.join(built, file))).toBe(true);
       expect(existsSync(path.join(fresh, file))).toBe(true);
     }
-    expect(readFileSync(path.join(built, 'cdp.config.yaml'), 'utf8')).toMatch(/^name: built$/m);
+    expect(readFileSync(path.join(built, 'cdp.config.yaml'), 'utf8')).toMatch(/^name: shop_built$/m);
   });
 
   it('refuses to init into a non-empty directory or an existing project, with exit 2', async () => {
@@ -131,7 +131,7 @@ describe('cdp init, then build and inspect the new project on DuckDB', () => {
     expect(text.stdout).toMatch(/^connection:   ok \(DuckDB /m);
     expectExit(json, 0);
     const info = JSON.parse(json.stdout);
-    expect(info).toMatchObject({ project: 'built', target: 'dev', schema: 'analytics', state_schema: 'cdp_state', threads: 4, secrets: {}, connection: { ok: true } });
+    expect(info).toMatchObject({ project: 'shop_built', target: 'dev', schema: 'analytics', state_schema: 'cdp_state', threads: 4, secrets: {}, connection: { ok: true } });
     expect(info.target_settings).toEqual({ type: 'duckdb' });
   }, SPAWN_TIMEOUT);
 
@@ -458,7 +458,8 @@ describe('PostgreSQL target', () => {
   });
 
   it('build --target pg exits 0 and the table is in the database', async () => {
-    const result = await runCli(['build', '--project-dir', dir, '--target', 'pg']);
+    // --threads 1 for the same schema-creation race as on DuckDB (here: duplicate key on pg_namespace).
+    const result = await runCli(['build', '--project-dir', dir, '--target', 'pg', '--threads', '1']);
     expectExit(result, 0);
     expect(result.stdout).toContain('on pg (postgres)');
     const client = new pg.Client({ ...PG, database: db });
@@ -473,7 +474,15 @@ describe('PostgreSQL target', () => {
   }, SPAWN_TIMEOUT);
 
   it('debug --json shows secret references as set, never their values', async () => {
-    const result = await runCli(['debug', '--project-dir', dir, '--target', 'pgsecret', '--json'], { env: { CDP_TEST_PW: SECRET } });
+    const env = { CDP_TEST_PW: SECRET };
+    const [result, text] = await Promise.all([
+      runCli(['debug', '--project-dir', dir, '--target', 'pgsecret', '--json'], { env }),
+      runCli(['debug', '--project-dir', dir, '--target', 'pgsecret'], { env }),
+    ]);
+    expectExit(text, 0);
+    expect(text.stdout).toContain('secret:       ${env:CDP_TEST_PW} is set');
+    expect(text.stdout).toMatch(/^connection:   ok \(PostgreSQL/m);
+    expect(text.stdout + text.stderr).not.toContain(SECRET);
     expectExit(result, 0);
     const info = JSON.parse(result.stdout);
     expect(info.secrets).toEqual({ CDP_TEST_PW: 'set' });

@@ -20,6 +20,9 @@ import { TemplateEngine, type RenderScope } from './templates.js';
 import { IDENTITY_OUTPUTS, outputName, parseIdentitySpec } from '../identity/spec.js';
 import type { ResolvedSource } from '../identity/pipeline.js';
 import type { IdentityNodeSpec } from '../materializations/identity-graph.js';
+import { goldenSelect, type GoldenNodeSpec } from '../materializations/golden-record.js';
+import { validateGoldenSpec, type GoldenSpec } from '../golden/spec.js';
+import { parseYamlText, YamlLocator } from '../project/schema.js';
 
 export interface CompileOptions {
   projectDir: string;
@@ -126,6 +129,8 @@ class Compiler {
     this.addModels(props);
     this.check();
     this.addIdentityGraphs();
+    this.check();
+    this.addGoldenRecords();
     this.check();
     this.resolveDependencies();
     this.check();
@@ -273,6 +278,46 @@ class Compiler {
           if (!this.claimAlias(alias, node)) continue;
           this.outputRelations.set(name, { schema, name });
         }
+      });
+    }
+  }
+
+  /** Golden-record specs: one table per spec, built from an entity's identity outputs. */
+  private addGoldenRecords(): void {
+    for (const file of this.project.specFiles.filter((f) => /\.golden\.ya?ml$/.test(f.path))) {
+      this.attempt(() => {
+        const raw = parseYamlText(file.text, file.path) as Record<string, unknown> | null;
+        const locator = new YamlLocator(file.path, file.text);
+        const entity = typeof raw?.entity === 'string' ? raw.entity : '';
+        const identityNode = this.graph.nodes.get(`model.${entity}_identity`);
+        const ident = identityNode?.identity as IdentityNodeSpec | undefined;
+        if (!identityNode || !ident) {
+          const entities = [...this.graph.nodes.values()].filter((n) => n.identity).map((n) => (n.identity as IdentityNodeSpec).spec.entity);
+          const near = didYouMean(entity, entities);
+          throw new CdpError(`golden record names unknown entity "${entity}"`, { location: locator.locate(['entity']), hint: near ? `did you mean "${near}"?` : entities.length ? `entities: ${entities.join(', ')}` : 'declare the entity in a models/**/<entity>.identity.yml file' });
+        }
+        const issues = validateGoldenSpec(raw, ident.sources.map((s) => s.name));
+        if (issues.length) throw new CdpErrors(issues.map((i) => new CdpError(i.message, { location: locator.locate(i.path), hint: i.hint })));
+        const spec = raw as unknown as GoldenSpec;
+        const schema = ident.spec && identityNode.relation!.schema;
+        const sources = Object.fromEntries(ident.sources.map((s) => [s.name, { relation: s.relation, key: s.key, updatedAt: s.updatedAt }]));
+        const used = new Set<string>([
+          ...Object.values(spec.attributes ?? {}).flatMap((a) => Object.keys(a.from ?? {})),
+          ...Object.values(spec.traits ?? {}).map((tr) => tr.from),
+        ]);
+        const node: GraphNode = {
+          id: `model.${spec.name}`, name: spec.name, resourceType: 'model', path: file.path, location: { file: file.path, line: 1 },
+          relation: { schema, name: spec.name }, config: { materialized: 'golden_record' }, tags: ['golden'], description: spec.description,
+          columns: [], dependsOn: [identityNode.id, ...[...used].map((u) => this.resolveFrom(u, { file: file.path }).id)],
+          golden: {
+            spec, sources,
+            sourceRecords: { schema, name: outputName(entity, 'source_records') },
+            profiles: { schema, name: outputName(entity, 'profiles') },
+          } satisfies GoldenNodeSpec,
+        };
+        node.dependsOn = [...new Set(node.dependsOn)];
+        node.compiledSql = goldenSelect(node.golden as GoldenNodeSpec, this.dialect);
+        if (this.claimName(node)) this.graph.add(node);
       });
     }
   }

@@ -49,7 +49,7 @@ export async function buildOutputs(
     `  ${prevProfiles ? `coalesce((select created_at from ${r(prevProfiles)} pp where pp.profile_id = w.old_id), ${now})` : now} as created_at\n` +
     `from (select distinct comp from ${r(t.final)}) c left join ${r(winner)} w on w.comp = c.comp`);
 
-  const acceptedEdge = `not exists (select 1 from ${r(t.limitRejected)} x where x.id_node = e.id_node)`;
+  const acceptedEdge = `not exists (select 1 from ${r(t.limitRejected)} x where x.rec_id = e.rec_id and x.id_node = e.id_node)`;
   const membership = `${r(t.records)} rec join ${r(t.final)} f on f.rec_id = rec.rec_id join ${r(assign)} a on a.comp = f.comp`;
 
   await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id from ${membership}`);
@@ -63,7 +63,7 @@ export async function buildOutputs(
     `  (select count(*) from ${r(staging('identifiers'))} ids where ids.profile_id = a.profile_id) as identifier_count\n` +
     `from ${membership} group by a.profile_id`);
   const limitEdges = `select rec.source, rec.record_key, i.id_type, i.id_value from ${r(t.limitRejected)} x\n` +
-    `join ${r(t.edges)} e on e.id_node = x.id_node join ${r(t.ids)} i on i.id_node = e.id_node join ${r(t.records)} rec on rec.rec_id = e.rec_id`;
+    `join ${r(t.ids)} i on i.id_node = x.id_node join ${r(t.records)} rec on rec.rec_id = x.rec_id`;
   await p.create(staging('edges'),
     `select c.source, c.record_key, c.id_type, c.id_value, c.column_name, 'exact:' || c.id_type as rule, a.profile_id\n` +
     `from ${r(t.classified)} c join ${membership} on rec.source = c.source and rec.record_key = c.record_key\n` +

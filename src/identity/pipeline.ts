@@ -150,28 +150,40 @@ export class IdentityPipeline {
       `join ${this.rel(ids)} i on i.id_type = c.id_type and i.id_value = c.id_value where c.reason is null`);
     stats.edges = await this.count(`select 1 from ${this.rel(edges)}`);
     const engine = engineFor(chooseEngine(spec, stats.edges), spec.maxRounds);
-    const rejected = await this.create(this.work('rej_limit'), `select id_node, id_type from ${this.rel(ids)} where 1 = 0`);
+    // Limits reject single edges (record, identifier), so an identifier shared by two customers
+    // is detached from their records but still holds together the records that carry nothing else.
+    const rejected = await this.create(this.work('rej_limit'), `select rec_id, id_node, id_type from ${this.rel(edges)} where 1 = 0`);
     let comp = await this.create(this.work('comp'), `select rec_id, rec_id as comp from ${this.rel(records)}`);
 
     const limited = (types: IdTypeSpec[]) => types.filter((t) => t.limit !== undefined);
     const limitCase = (col: string) => `case ${col} ${spec.idTypes.filter((t) => t.limit !== undefined).map((t) => `when ${this.lit(t.name)} then ${t.limit}`).join(' ')} end`;
     const typeList = (types: IdTypeSpec[]) => types.map((t) => this.lit(t.name)).join(', ');
-    const accepted = (alias: string) => `not exists (select 1 from ${this.rel(rejected)} x where x.id_node = ${alias}.id_node)`;
+    const accepted = (alias: string) => `not exists (select 1 from ${this.rel(rejected)} x where x.rec_id = ${alias}.rec_id and x.id_node = ${alias}.id_node)`;
+    /** Components (of `c`) holding a value of one of `types`. */
+    const anchored = (c: Relation, types: IdTypeSpec[]) =>
+      `select distinct ac.comp from ${this.rel(edges)} ae join ${this.rel(c)} ac on ac.rec_id = ae.rec_id where ae.id_type in (${typeList(types)}) and ${accepted('ae')}`;
+    const rejectedCount = () => this.count(`select 1 from ${this.rel(rejected)}`);
+    /** Rejects the tier's edges from `nodes` to records whose component (in `c`) is anchored. */
+    const cutFromAnchored = (tier: IdTypeSpec, nodes: string, c: Relation, anchorTypes: IdTypeSpec[]) =>
+      this.ctx.wh.execute(`insert into ${this.rel(rejected)} (rec_id, id_node, id_type)\n` +
+        `select e.rec_id, e.id_node, e.id_type from ${this.rel(edges)} e join ${this.rel(c)} c on c.rec_id = e.rec_id\n` +
+        `where e.id_type = ${this.lit(tier.name)} and ${accepted('e')} and e.id_node in (${nodes}) and c.comp in (${anchored(c, anchorTypes)})`);
 
     for (let k = 0; k < spec.idTypes.length; k++) {
       const tier = spec.idTypes[k];
       const before = spec.idTypes.slice(0, k);
       const upTo = spec.idTypes.slice(0, k + 1);
-      // The last tier with no limit anywhere needs no component run of its own until the end.
       const limitedSoFar = limited(upTo);
+      // Without any limit so far, components are only needed once, after the last tier.
       const needsComponents = limitedSoFar.length > 0 || k === spec.idTypes.length - 1;
       if (limited(before).length) {
-        // Pre-check: an identifier that would join components holding too many values of a
-        // resolved, limited type is rejected before it joins anything.
-        await this.ctx.wh.execute(`insert into ${this.rel(rejected)} (id_node, id_type)\n` +
-          `select distinct t.id_node, ${this.lit(tier.name)} from (select distinct e.id_node, c.comp from ${this.rel(edges)} e join ${this.rel(comp)} c on c.rec_id = e.rec_id where e.id_type = ${this.lit(tier.name)}) t\n` +
+        // Pre-check: an identifier whose records sit in components holding together too many
+        // values of a resolved, limited type is detached from those anchored components.
+        await cutFromAnchored(tier,
+          `select t.id_node from (select distinct e.id_node, c.comp from ${this.rel(edges)} e join ${this.rel(comp)} c on c.rec_id = e.rec_id where e.id_type = ${this.lit(tier.name)}) t\n` +
           `join (select distinct c.comp, e.id_type, e.id_node from ${this.rel(edges)} e join ${this.rel(comp)} c on c.rec_id = e.rec_id where e.id_type in (${typeList(limited(before))}) and ${accepted('e')}) cv on cv.comp = t.comp\n` +
-          `group by t.id_node, cv.id_type having count(distinct cv.id_node) > ${limitCase('cv.id_type')}`);
+          `group by t.id_node, cv.id_type having count(distinct cv.id_node) > ${limitCase('cv.id_type')}`,
+          comp, limited(before));
       }
       if (!needsComponents) continue;
       for (let round = 0; ; round++) {
@@ -195,31 +207,40 @@ export class IdentityPipeline {
           `select c.comp, e.id_type from ${this.rel(edges)} e join ${this.rel(next)} c on c.rec_id = e.rec_id\n` +
           `where e.id_type in (${typeList(limitedSoFar)}) and ${accepted('e')}\n` +
           `group by c.comp, e.id_type having count(distinct e.id_node) > ${limitCase('e.id_type')}`);
-        if ((await this.count(`select 1 from ${this.rel(violations)}`)) === 0 || round >= LIMIT_ROUNDS) {
-          if (round >= LIMIT_ROUNDS) stats.unresolved_limit_violations = await this.count(`select 1 from ${this.rel(violations)}`);
+        const violating = await this.count(`select 1 from ${this.rel(violations)}`);
+        if (violating === 0 || round >= LIMIT_ROUNDS) {
+          stats.unresolved_limit_violations += violating;
           comp = await this.swapScratch(next, comp);
           break;
         }
-        // Cut the tier's identifiers that bridged several earlier components into a violating one.
-        const bridges = await this.count(`select 1 from ${this.rel(rejected)}`);
-        await this.ctx.wh.execute(`insert into ${this.rel(rejected)} (id_node, id_type)\n` +
-          `select b.id_node, ${this.lit(tier.name)} from (\n` +
-          `  select e.id_node, count(distinct p.comp) as touched, max(n.comp) as comp from ${this.rel(edges)} e\n` +
-          `  join ${this.rel(comp)} p on p.rec_id = e.rec_id join ${this.rel(next)} n on n.rec_id = e.rec_id\n` +
+        const cutBefore = await rejectedCount();
+        // The tier's identifiers that joined several earlier components into a violating one.
+        const bridges = (minAnchored: number) =>
+          `select b.id_node from (\n` +
+          `  select e.id_node, count(distinct p.comp) as touched, count(distinct case when p.comp in (${anchored(comp, limited(before))}) then p.comp end) as anchors, max(n.comp) as comp\n` +
+          `  from ${this.rel(edges)} e join ${this.rel(comp)} p on p.rec_id = e.rec_id join ${this.rel(next)} n on n.rec_id = e.rec_id\n` +
           `  where e.id_type = ${this.lit(tier.name)} and ${accepted('e')} group by e.id_node) b\n` +
-          `where b.touched > 1 and b.comp in (select comp from ${this.rel(violations)})`);
-        if ((await this.count(`select 1 from ${this.rel(rejected)}`)) === bridges && tier.limit !== undefined) {
-          // No bridge: the excess values of the tier's own type sit on shared records. Keep the
-          // `limit` values with the most records (ties: smallest value) and cut the rest.
-          await this.ctx.wh.execute(`insert into ${this.rel(rejected)} (id_node, id_type)\n` +
-            `select id_node, ${this.lit(tier.name)} from (\n` +
-            `  select e.id_node, row_number() over (partition by n.comp order by count(*) desc, min(i.id_value)) as rank from ${this.rel(edges)} e\n` +
+          `where b.touched > 1 and b.anchors >= ${minAnchored} and b.comp in (select comp from ${this.rel(violations)})`;
+        if (limited(before).length) {
+          // First the identifiers that touch two anchored components themselves, then, for
+          // violations made by a chain of them, every bridge into an anchored component.
+          await cutFromAnchored(tier, bridges(2), comp, limited(before));
+          if ((await rejectedCount()) === cutBefore) await cutFromAnchored(tier, bridges(1), comp, limited(before));
+        }
+        if ((await rejectedCount()) === cutBefore && tier.limit !== undefined) {
+          // The excess values of the tier's own type: keep the `limit` values with the most
+          // records (ties: smallest value) and detach the rest from the component.
+          await this.ctx.wh.execute(`insert into ${this.rel(rejected)} (rec_id, id_node, id_type)\n` +
+            `select e.rec_id, e.id_node, e.id_type from ${this.rel(edges)} e join ${this.rel(next)} n on n.rec_id = e.rec_id\n` +
+            `join (select comp, id_node from (\n` +
+            `  select n.comp, e.id_node, row_number() over (partition by n.comp order by count(*) desc, min(i.id_value)) as rank from ${this.rel(edges)} e\n` +
             `  join ${this.rel(next)} n on n.rec_id = e.rec_id join ${this.rel(ids)} i on i.id_node = e.id_node\n` +
             `  where e.id_type = ${this.lit(tier.name)} and ${accepted('e')} and n.comp in (select comp from ${this.rel(violations)} where id_type = ${this.lit(tier.name)})\n` +
-            `  group by n.comp, e.id_node) ranked where rank > ${tier.limit}`);
+            `  group by n.comp, e.id_node) as ranked where rank > ${tier.limit}) x on x.comp = n.comp and x.id_node = e.id_node\n` +
+            `where ${accepted('e')}`);
         }
-        if ((await this.count(`select 1 from ${this.rel(rejected)}`)) === bridges) {
-          stats.unresolved_limit_violations = await this.count(`select 1 from ${this.rel(violations)}`);
+        if ((await rejectedCount()) === cutBefore) {
+          stats.unresolved_limit_violations += violating;
           comp = await this.swapScratch(next, comp);
           break;
         }

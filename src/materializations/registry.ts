@@ -1,5 +1,6 @@
 import type { Materialization } from './types.js';
 import { ephemeral } from './ephemeral.js';
+import { goldenRecord } from './golden-record.js';
 import { identityGraph } from './identity-graph.js';
 import { incremental } from './incremental.js';
 import { seed } from './seed.js';
@@ -23,4 +24,4 @@ export function materializationNames(): string[] {
   return [...registry.keys()].filter((n) => n !== 'seed' && n !== 'identity_graph' && n !== 'golden_record');
 }
 
-for (const m of [view, table, incremental, ephemeral, seed, identityGraph]) registerMaterialization(m);
+for (const m of [view, table, incremental, ephemeral, seed, identityGraph, goldenRecord]) registerMaterialization(m);
