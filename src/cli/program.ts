@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { CdpError, EXIT_BAD_INPUT, EXIT_FAILURE, formatError } from '../errors.js';
 import { redact } from '../project/secrets.js';
 import { commandCompile, commandDebug, commandGenerate, commandInit, commandLs, commandRun } from './commands.js';
+import { commandIdentityEvaluate, commandIdentityExplain, commandIdentityStats } from './identity-commands.js';
 
 export interface GlobalOptions {
   projectDir: string;
@@ -108,6 +109,20 @@ export function buildProgram(): Command {
     .action(action((o) => {
       const own = program.commands.find((c) => c.name() === 'generate')!.opts();
       return commandGenerate(o, { people: Number(own.people), seed: Number(own.seed), out: own.out });
+    }));
+  const identity = program.command('identity').description('inspect and evaluate identity resolution');
+  withCommon(identity.command('explain').argument('<type:value>', 'an identifier, e.g. email:ann@example.com').description('show the profile of an identifier and how each of its identifiers joined it'))
+    .option('--entity <name>', 'entity, when the project has several')
+    .action(action((o, [value]) => commandIdentityExplain(o, value, identity.commands.find((c) => c.name() === 'explain')!.opts().entity)));
+  withCommon(identity.command('stats').description('profile sizes, largest profiles, rejected edges by reason'))
+    .option('--entity <name>', 'entity, when the project has several')
+    .action(action((o) => commandIdentityStats(o, identity.commands.find((c) => c.name() === 'stats')!.opts().entity)));
+  withCommon(identity.command('evaluate').description('pairwise precision, recall and F1 against a ground-truth file'))
+    .requiredOption('--truth <file>', 'CSV with source, record_key, person_id (cdp generate writes data/ground_truth.csv)')
+    .option('--entity <name>', 'entity, when the project has several')
+    .action(action((o) => {
+      const own = identity.commands.find((c) => c.name() === 'evaluate')!.opts();
+      return commandIdentityEvaluate(o, String(own.truth), own.entity);
     }));
   return program;
 }
