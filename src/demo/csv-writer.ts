@@ -155,8 +155,7 @@ export class SourceWriter {
 
   /** values[0] must be the record's primary key. */
   add(personId: string, values: readonly (string | null | undefined)[]): void {
-    // Array#join builds one flat string; chained `+` builds a rope that the encoder must
-    // flatten again, which was the single largest cost at 1M people.
+    // Array#join builds one flat string, so encoding does not first flatten a rope of `+`s.
     const fields = this.fields;
     const last = values.length - 1;
     for (let i = 0; i <= last; i++) {

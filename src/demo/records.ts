@@ -181,9 +181,13 @@ export class RecordFactory {
     }
     // A buggy client build sends a stringified null as user_id before login.
     const junkUserId = rng.chance(0.002) ? rng.pick(JUNK_USER_IDS) : null;
+    // Devices that never log in mostly identify themselves another way (a newsletter form, a
+    // guest checkout): one session carries the person's email. A few stay anonymous for good.
+    const identifyAt = loginAt < 0 && rng.chance(0.93) ? rng.int(sessions) : -1;
     for (let i = 0; i < sessions; i++) {
       const state = loginAt < 0 || i < loginAt ? 'anonymous' : i === loginAt ? 'login' : 'identified';
       this.session(p, anonymousId, channel, starts[i], state, junkUserId);
+      if (i === identifyAt) this.event(p, anonymousId, junkUserId, messyEmail(this.emailFor(p, starts[i]), rng), 'identify', starts[i] + 30 * 60, channel);
     }
   }
 
