@@ -141,7 +141,7 @@ describe('loadConfig', () => {
   // Bug: an empty (or comments-only) cdp.config.yaml loads with `name` undefined. The YAML
   // document is null, YamlValidator.check returns early on null, and the required-key check
   // for `name` never runs; `cdp debug` then prints "project: undefined".
-  it.fails('rejects an empty config file because `name` is required', () => {
+  it('rejects an empty config file because `name` is required', () => {
     const { error } = failure(() => configFrom('# settings come later\n'));
     expect(error.message).toBe('missing required key "name"');
   });

@@ -149,7 +149,7 @@ describe('generateDemoData', () => {
     expect([...problems]).toEqual([]);
     const values = (source: string, column: string) => new Set(rows.get(source)!.map((r) => r[column]));
     expect([...values('raw_orders', 'status')].sort()).toEqual(['cancelled', 'completed', 'refunded']);
-    expect([...values('raw_events', 'event_type')].sort()).toEqual(['add_to_cart', 'app_open', 'checkout', 'login', 'page_view']);
+    expect([...values('raw_events', 'event_type')].sort()).toEqual(['add_to_cart', 'app_open', 'checkout', 'identify', 'login', 'page_view']);
     expect([...values('raw_events', 'channel')].sort()).toEqual(['app', 'web']);
     expect([...values('raw_email_subscriptions', 'status')].sort()).toEqual(['subscribed', 'unsubscribed']);
   });

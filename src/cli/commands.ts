@@ -102,7 +102,7 @@ export async function commandDebug(o: GlobalOptions): Promise<number> {
 }
 
 export async function commandInit(o: GlobalOptions, dir: string): Promise<number> {
-  const created = scaffoldProject(path.resolve(o.projectDir === process.cwd() ? dir : path.join(o.projectDir, dir)));
+  const created = scaffoldProject(path.resolve(o.projectDir, dir));
   if (o.json) print(JSON.stringify({ created }));
   else {
     print(`Created a new project in ${created.dir}:`);

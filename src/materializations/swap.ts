@@ -5,14 +5,32 @@
  */
 import type { Executor, Relation, RelationKind, Warehouse } from '../warehouse/types.js';
 
-const knownSchemas = new WeakMap<Warehouse, Set<string>>();
+/**
+ * One creation per schema per warehouse, shared by parallel builds: two concurrent
+ * CREATE SCHEMA IF NOT EXISTS still conflict on DuckDB and PostgreSQL.
+ */
+const schemaCreations = new WeakMap<Warehouse, Map<string, Promise<void>>>();
 
-export async function ensureSchema(wh: Warehouse, schema: string): Promise<void> {
-  let set = knownSchemas.get(wh);
-  if (!set) knownSchemas.set(wh, (set = new Set()));
-  if (set.has(schema)) return;
-  await wh.execute(wh.dialect.createSchema(schema));
-  set.add(schema);
+export function ensureSchema(wh: Warehouse, schema: string): Promise<void> {
+  let byName = schemaCreations.get(wh);
+  if (!byName) schemaCreations.set(wh, (byName = new Map()));
+  let pending = byName.get(schema);
+  if (!pending) {
+    pending = createSchemaOnce(wh, schema);
+    byName.set(schema, pending);
+    pending.catch(() => byName!.delete(schema));
+  }
+  return pending;
+}
+
+async function createSchemaOnce(wh: Warehouse, schema: string): Promise<void> {
+  try {
+    await wh.execute(wh.dialect.createSchema(schema));
+  } catch (err) {
+    // Another process may have created it at the same moment; that is success too.
+    const present = await wh.query(`select 1 as ok from information_schema.schemata where schema_name = $1`, [schema]).catch(() => []);
+    if (present.length === 0) throw err;
+  }
 }
 
 export async function existingKind(wh: Warehouse, rel: Relation): Promise<RelationKind | undefined> {

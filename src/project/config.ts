@@ -10,7 +10,7 @@ import { SECRET_REF, registerSecret } from './secrets.js';
 export const CONFIG_FILE = 'cdp.config.yaml';
 
 const identifier = s.str({ pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, patternHint: 'use letters, digits and underscores, starting with a letter' });
-const secret = s.str({ pattern: /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/, patternHint: 'secrets are written only as references, e.g. password: ${env:PGPASSWORD}' });
+const secret = s.str({ secret: true, pattern: /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/, patternHint: 'secrets are written only as references, e.g. password: ${env:PGPASSWORD}' });
 
 const common = { type: s.str(), schema: identifier, threads: s.int(1) };
 

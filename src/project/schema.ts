@@ -9,7 +9,7 @@ import YAML, { isMap, isScalar, LineCounter, type Node as YamlNode, type Documen
 import { CdpError, type SourceLocation } from '../errors.js';
 
 export type Schema =
-  | { kind: 'string'; enum?: readonly string[]; pattern?: RegExp; patternHint?: string }
+  | { kind: 'string'; enum?: readonly string[]; pattern?: RegExp; patternHint?: string; secret?: boolean }
   | { kind: 'number'; integer?: boolean; min?: number }
   | { kind: 'boolean' }
   | { kind: 'any' }
@@ -20,7 +20,7 @@ export type Schema =
   | { kind: 'oneOf'; options: Schema[]; description: string };
 
 export const s = {
-  str: (opts: { enum?: readonly string[]; pattern?: RegExp; patternHint?: string } = {}): Schema => ({ kind: 'string', ...opts }),
+  str: (opts: { enum?: readonly string[]; pattern?: RegExp; patternHint?: string; secret?: boolean } = {}): Schema => ({ kind: 'string', ...opts }),
   num: (opts: { integer?: boolean; min?: number } = {}): Schema => ({ kind: 'number', ...opts }),
   int: (min?: number): Schema => ({ kind: 'number', integer: true, min }),
   bool: (): Schema => ({ kind: 'boolean' }),
@@ -115,6 +115,8 @@ export class YamlValidator {
 
   /** Validates a plain value against `schema`; returns it (undefined where invalid). */
   check(value: unknown, schema: Schema, path: (string | number)[]): unknown {
+    // An empty document is an empty mapping, so its required keys are still reported.
+    if ((value === null || value === undefined) && path.length === 0 && schema.kind === 'object') value = {};
     if (value === null || value === undefined) return undefined;
     switch (schema.kind) {
       case 'any':
@@ -126,7 +128,8 @@ export class YamlValidator {
           const near = didYouMean(v, schema.enum);
           return this.fail(path, `unknown value "${v}"`, `${near ? `did you mean "${near}"? ` : ''}expected one of: ${schema.enum.join(', ')}`);
         }
-        if (schema.pattern && !schema.pattern.test(v)) return this.fail(path, `invalid value "${v}"`, schema.patternHint);
+        // A rejected secret must not be echoed into logs.
+        if (schema.pattern && !schema.pattern.test(v)) return this.fail(path, schema.secret ? 'invalid value (not shown: this key holds a secret)' : `invalid value "${v}"`, schema.patternHint);
         return v;
       }
       case 'number':

@@ -28,7 +28,8 @@ function writeRunSql(opts: ExecuteOptions, node: GraphNode, sql: string): string
   const file = path.join(opts.targetDir, 'run', sqlFileOf(node));
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, sql.endsWith('\n') ? sql : `${sql}\n`);
-  return path.relative(process.cwd(), file) || file;
+  // Relative to the project, like every other path in the artifacts.
+  return path.relative(path.dirname(opts.targetDir), file);
 }
 
 export function describeFailure(node: GraphNode, err: unknown, sqlPath: string | undefined): string {

@@ -150,6 +150,6 @@ export function summaryLine(summary: RunSummary): string {
   const elapsed = ((summary.completedAt.getTime() - summary.startedAt.getTime()) / 1000).toFixed(2);
   const parts = [
     ['success', 'ok'], ['pass', 'passed'], ['warn', 'warned'], ['fail', 'failed tests'], ['error', 'errors'], ['skipped', 'skipped'],
-  ].filter(([k]) => c[k]).map(([k, label]) => `${c[k]} ${label}`);
+  ].filter(([k]) => c[k]).map(([k, label]) => `${c[k]} ${c[k] === 1 ? label.replace(/s$/, '') : label}`);
   return `Done in ${elapsed}s: ${parts.join(', ') || 'nothing ran'}`;
 }
