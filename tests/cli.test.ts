@@ -125,7 +125,9 @@ describe('cdp init, then build and inspect the new project on DuckDB', () => {
   }, SPAWN_TIMEOUT);
 
   it('debug checks the default DuckDB target, as text and as JSON', async () => {
-    const [text, json] = await Promise.all([runCli(['debug'], { cwd: built }), runCli(['debug', '--json'], { cwd: built })]);
+    // One after the other: a DuckDB file admits one writing process at a time.
+    const text = await runCli(['debug'], { cwd: built });
+    const json = await runCli(['debug', '--json'], { cwd: built });
     expectExit(text, 0);
     expect(text.stdout).toMatch(/^target:\s+dev \(duckdb\), schema analytics, state schema cdp_state, 4 threads$/m);
     expect(text.stdout).toMatch(/^connection:   ok \(DuckDB /m);

@@ -9,7 +9,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CdpError } from '../errors.js';
-import { csvLine, OutputFile, SourceWriter } from './csv-writer.js';
+import { csvLine, OutputFile, SourceWriter, type ColumnKind } from './csv-writer.js';
 import { buildCompanies, PeopleFactory } from './people.js';
 import { Rng } from './random.js';
 import { RecordFactory, type SourceWriters } from './records.js';
@@ -58,8 +58,7 @@ const STREAM_SHUFFLE = 100;
  */
 const TOKEN_COLUMNS = new Set([
   'contact_id', 'customer_id', 'crm_account_id', 'order_id', 'event_id', 'anonymous_id', 'user_id', 'ticket_id',
-  'subscription_id', 'created_at', 'updated_at', 'ordered_at', 'occurred_at', 'consent_updated_at', 'amount',
-  'currency', 'status', 'event_type', 'channel', 'list_name', 'consent_marketing', 'source',
+  'subscription_id', 'amount', 'currency', 'status', 'event_type', 'channel', 'list_name', 'consent_marketing', 'source',
 ]);
 
 const WRITER_KEYS: Record<DemoSourceName, keyof SourceWriters> = {
@@ -117,7 +116,7 @@ export async function generateDemoData(opts: DemoDataOptions): Promise<DemoDataS
       truth,
       new Rng(seed, STREAM_SHUFFLE + i),
       SHUFFLE_LANES,
-      source.columns.map((c) => TOKEN_COLUMNS.has(c.name)),
+      source.columns.map((c): ColumnKind => (c.type === 'timestamp' ? 'timestamp' : TOKEN_COLUMNS.has(c.name) ? 'token' : 'text')),
     );
     files.push(file);
     ordered.push(writer);

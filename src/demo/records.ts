@@ -7,7 +7,7 @@ import { emailOrJunk, messyCompanyName, messyDomain, messyEmail, messyFirstName,
 import type { Job, Person, Phone } from './people.js';
 import { HEX_BYTES, IdSequence, type Rng } from './random.js';
 import type { SourceWriter } from './csv-writer.js';
-import { DAY, HOUR, formatTimestamp as ts, REFERENCE_TS } from './time.js';
+import { DAY, HOUR, REFERENCE_TS } from './time.js';
 import { JUNK_USER_IDS, SUBSCRIPTION_SOURCES, TICKET_STATUSES, TICKET_SUBJECTS } from './vocab.js';
 
 export interface SourceWriters {
@@ -116,8 +116,8 @@ export class RecordFactory {
       job && rng.chance(0.9) ? messyDomain(job.company.domain, rng) : null,
       job ? job.company.accountId : null,
       job && rng.chance(0.8) ? job.title : null,
-      ts(createdAt),
-      ts(Math.max(updatedAt, createdAt)),
+      createdAt,
+      Math.max(updatedAt, createdAt),
     ]);
   }
 
@@ -143,7 +143,7 @@ export class RecordFactory {
         customerId,
         email,
         phone,
-        ts(at),
+        at,
         amount(rng),
         p.currency !== 'USD' && rng.chance(0.2) ? 'USD' : p.currency,
         rng.weighted(ORDER_STATUSES),
@@ -230,7 +230,7 @@ export class RecordFactory {
 
   /** Writes one event and returns when the next one in the session happens. */
   private event(p: Person, anonymousId: string, userId: string | null, email: string | null, type: string, at: number, channel: string): number {
-    this.out.events.add(p.id, [this.eventIds.next(), anonymousId, userId, email, type, ts(Math.min(at, REFERENCE_TS - 1)), channel]);
+    this.out.events.add(p.id, [this.eventIds.next(), anonymousId, userId, email, type, Math.min(at, REFERENCE_TS - 1), channel]);
     return at + 5 + this.rng.int(240);
   }
 
@@ -259,7 +259,7 @@ export class RecordFactory {
         emailOrJunk(this.emailFor(p, at), rng, 0.05),
         rng.chance(0.45) ? phoneOrJunk(this.phoneFor(p), rng, 0.05) : null,
         rng.pick(TICKET_SUBJECTS),
-        ts(at),
+        at,
         at > REFERENCE_TS - 14 * DAY && rng.chance(0.6) ? 'open' : rng.weighted(TICKET_STATUSES),
       ]);
     }
@@ -290,7 +290,7 @@ export class RecordFactory {
         list,
         subscribed ? 'subscribed' : 'unsubscribed',
         subscribed && rng.chance(0.92) ? 'true' : 'false',
-        ts(at),
+        at,
         list === 'b2b_insights' && rng.chance(0.5) ? 'webinar' : i > 0 ? 'import' : rng.weighted(SUBSCRIPTION_SOURCES),
       ]);
     }

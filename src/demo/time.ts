@@ -40,6 +40,25 @@ export function formatTimestamp(seconds: number): string {
   return dayText(day) + CLOCK[s - day * DAY];
 }
 
+/** The same tables as bytes, for writers that encode rows straight into a Buffer. */
+const DATE_BYTES = Buffer.from(DATES.join(''), 'latin1');
+const CLOCK_BYTES = Buffer.from(CLOCK.join(''), 'latin1');
+/** Upper bound of the bytes writeTimestamp produces. */
+export const TIMESTAMP_BYTES = 19;
+
+/** Writes formatTimestamp(seconds) into `target` at `at`; returns the position after it. */
+export function writeTimestamp(target: Buffer, at: number, seconds: number): number {
+  const s = Math.floor(seconds);
+  const day = Math.floor(s / DAY);
+  const i = day - FIRST_TABLE_DAY;
+  if (i < 0 || i >= DATES.length) return at + target.write(formatTimestamp(s), at, 'latin1');
+  let from = i * 10;
+  for (let k = 0; k < 10; k++) target[at++] = DATE_BYTES[from++];
+  from = (s - day * DAY) * 9;
+  for (let k = 0; k < 9; k++) target[at++] = CLOCK_BYTES[from++];
+  return at;
+}
+
 /** Days since 1970-01-01 to a proleptic Gregorian date (Hinnant's civil_from_days). */
 function civilDate(days: number): string {
   const z = days + 719468;
