@@ -3,7 +3,7 @@
  * and supplies only what differs (type names, hashing). Pure: no I/O and no driver imports, so
  * `cdp compile` can load a dialect without loading a database client.
  */
-import type { ColumnSpec, Dialect, DialectCapabilities, LogicalType, Relation, RelationKind } from '../../src/warehouse/types.js';
+import type { ColumnSpec, Dialect, DialectCapabilities, LogicalType, Relation, RelationKind, TimeUnit } from '../../src/warehouse/types.js';
 
 export abstract class AnsiDialect implements Dialect {
   abstract readonly name: string;
@@ -13,6 +13,7 @@ export abstract class AnsiDialect implements Dialect {
   abstract sha256(expr: string): string;
   abstract regexpMatches(expr: string, pattern: string): string;
   abstract newUuid(): string;
+  abstract jsonObject(pairs: [string, string][]): string;
 
   regexpReplace(expr: string, pattern: string, replacement: string): string {
     return `regexp_replace(${expr}, ${pattern}, ${replacement}, 'g')`;
@@ -89,6 +90,12 @@ export abstract class AnsiDialect implements Dialect {
 
   cast(expr: string, type: LogicalType): string {
     return `CAST(${expr} AS ${this.typeName(type)})`;
+  }
+
+  timestampMinus(expr: string, amount: number, unit: TimeUnit): string {
+    // Interpolated into SQL text, so only a plain whole number may pass.
+    if (!Number.isSafeInteger(amount) || amount < 0) throw new Error(`timestampMinus needs a whole number, got ${amount}`);
+    return `(${expr} - INTERVAL '${amount} ${unit}')`;
   }
 
   /**

@@ -54,6 +54,10 @@ export interface IdentityRunResult {
   stats: PipelineStats & { merged: number; split: number };
   goldenRows: number;
   slowest: { seconds: number; sql: string }[];
+  /** Every statement of the run in order, for digging into a phase. */
+  statements: { at: number; seconds: number; kind: string; sql: string }[];
+  /** User + system CPU of the whole process (DuckDB's threads included) during the run. */
+  cpuSeconds: number;
 }
 
 const seconds = (ms: number) => ms / 1000;
@@ -67,6 +71,7 @@ export async function runIdentity(wh: TimedWarehouse, specs: Specs, engine: Engi
   const spec: IdentitySpec = { ...specs.identity, engine };
   const sources = resolveSources(spec);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await ensureSchema(wh, schema);
   const target = (o: IdentityOutput): Relation => ({ schema, name: outputName(spec.entity, o) });
   const staging = (o: IdentityOutput): Relation => stagingRelation(target(o), 'tmp');
@@ -102,6 +107,7 @@ export async function runIdentity(wh: TimedWarehouse, specs: Specs, engine: Engi
   };
   const goldenRows = await buildTableAndSwap(wh, { schema, name: specs.golden.name }, goldenSelect(g, wh.dialect));
   marks.golden = performance.now();
+  const cpu = process.cpuUsage(cpu0);
 
   const resolveEvents = wh.since(marks.extracted).filter((e) => e.end <= marks.resolved).sort((a, b) => a.start - b.start);
   const { encode, components } = splitResolve(resolveEvents, spec.entity, marks.extracted);
@@ -119,7 +125,12 @@ export async function runIdentity(wh: TimedWarehouse, specs: Specs, engine: Engi
   const slowest = wh.since(t0)
     .sort((a, b) => (b.end - b.start) - (a.end - a.start)).slice(0, 8)
     .map((e) => ({ seconds: seconds(e.end - e.start), sql: oneLine(e.sql) }));
-  return { engine, schema, phases, stats: { ...stats, merged: out.merged, split: out.split }, goldenRows, slowest };
+  const statements = wh.since(t0).sort((a, b) => a.start - b.start)
+    .map((e) => ({ at: seconds(e.start - t0), seconds: seconds(e.end - e.start), kind: e.kind, sql: oneLine(e.sql, 240) }));
+  return {
+    engine, schema, phases, stats: { ...stats, merged: out.merged, split: out.split }, goldenRows, slowest, statements,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
 }
 
 /**

@@ -175,7 +175,7 @@ async function main(): Promise<void> {
   const identity = (label: string, engine: EngineName, schema: string, compareWith?: string) => {
     log(`identity: ${label}`);
     const r = child<IdentityChildResult>(['--task', 'identity', '--people', String(people), '--engine', engine, '--schema', schema, ...(compareWith ? ['--compare-with', compareWith] : [])]);
-    log(`  ${f1(r.phases.total)} s, ${int(r.stats.edges)} edges, ${r.stats.component_runs} component runs, ${r.stats.rounds} rounds, ${int(r.rssMb)} MB peak RSS, load average ${f2(r.loadavg)}`);
+    log(`  ${f1(r.phases.total)} s (${f1(r.cpuSeconds)} s CPU), ${int(r.stats.edges)} edges, ${r.stats.component_runs} component runs, ${r.stats.rounds} rounds, ${int(r.rssMb)} MB peak RSS, load average ${f2(r.loadavg)}`);
     runs.push({ label, r });
   };
   const schemaOf = (e: EngineName) => `bench_${e}`;
@@ -201,11 +201,11 @@ async function main(): Promise<void> {
   const records = Object.values(info.rows).reduce((a, b) => a + b, 0);
   lines.push(`| ${int(people)} | ${int(records)} | ${first ? int(first.stats.edges) : '-'} | ${first ? f1(first.stats.edges / people) : '-'} | ${f1(info.generateSeconds)} | ${f1(load.readCsvSeconds)} | ${f1(load.stagingSeconds)} | ${int(dbMb)} |`);
   lines.push('');
-  lines.push('| run | extract (s) | encode (s) | components (s) | limit tiers (s) | outputs (s) | golden (s) | scratch drop (s) | **total (s)** | peak RSS (MB) | component runs | rounds | profiles | largest profile | load avg after |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| run | extract (s) | encode (s) | components (s) | limit tiers (s) | outputs (s) | golden (s) | scratch drop (s) | **total (s)** | CPU (s) | peak RSS (MB) | component runs | rounds | profiles | largest profile | load avg after |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const { label, r } of runs) {
     const p = r.phases;
-    lines.push(`| ${label} | ${f1(p.extract)} | ${f1(p.encode)} | ${f1(p.components)} | ${f1(p.tiers)} | ${f1(p.outputs)} | ${f1(p.golden)} | ${f1(p.cleanup)} | **${f1(p.total)}** | ${int(r.rssMb)} | ${r.stats.component_runs} | ${r.stats.rounds} | ${int(r.stats.profiles)} | ${int(r.stats.largest_profile)} | ${f1(r.loadavg)} |`);
+    lines.push(`| ${label} | ${f1(p.extract)} | ${f1(p.encode)} | ${f1(p.components)} | ${f1(p.tiers)} | ${f1(p.outputs)} | ${f1(p.golden)} | ${f1(p.cleanup)} | **${f1(p.total)}** | ${f1(r.cpuSeconds)} | ${int(r.rssMb)} | ${r.stats.component_runs} | ${r.stats.rounds} | ${int(r.stats.profiles)} | ${int(r.stats.largest_profile)} | ${f1(r.loadavg)} |`);
   }
   if (first) {
     lines.push('');

@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { CdpError, EXIT_BAD_INPUT, EXIT_FAILURE, formatError } from '../errors.js';
 import { redact } from '../project/secrets.js';
 import { commandCompile, commandDebug, commandGenerate, commandInit, commandLs, commandRun } from './commands.js';
+import { commandServe, commandSyncLs, commandSyncRun, commandSyncStatus } from './sync-commands.js';
 import { commandIdentityEvaluate, commandIdentityExplain, commandIdentityStats } from './identity-commands.js';
 
 export interface GlobalOptions {
@@ -76,7 +77,7 @@ function action(fn: (opts: GlobalOptions, args: string[]) => Promise<number>) {
     const cmd = args[args.length - 1] as Command;
     const raw = cmd.opts();
     debugMode = Boolean(raw.debug) || debugMode;
-    const positional = args.slice(0, -2).filter((a): a is string => typeof a === 'string');
+    const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a : [a])).filter((a): a is string => typeof a === 'string');
     const code = await fn(normalise(raw), positional);
     process.exitCode = code;
   };
@@ -110,6 +111,19 @@ export function buildProgram(): Command {
       const own = program.commands.find((c) => c.name() === 'generate')!.opts();
       return commandGenerate(o, { people: Number(own.people), seed: Number(own.seed), out: own.out });
     }));
+  const sync = program.command('sync').description('activate segments and models in destinations');
+  withCommon(sync.command('run').argument('[names...]', 'syncs to run').description('plan in the warehouse, send the changes, commit what the destination confirmed'))
+    .option('--all', 'every enabled sync')
+    .option('--dry-run', 'print counts and a sample of the plan; send nothing')
+    .option('--full-resync', 'send every row again, as if nothing had been sent')
+    .action(action((o, names) => {
+      const own = sync.commands.find((c) => c.name() === 'run')!.opts();
+      return commandSyncRun(o, names, { all: own.all, dryRun: own.dryRun, fullResync: own.fullResync });
+    }));
+  withCommon(sync.command('ls').description('list syncs')).action(action(commandSyncLs));
+  withCommon(sync.command('status').argument('[names...]', 'syncs to show').description('recent runs and open rejections')).action(action(commandSyncStatus));
+  withCommon(program.command('serve').description('run cron-scheduled syncs until stopped (SIGTERM finishes the batches in flight)')).action(action(commandServe));
+
   const identity = program.command('identity').description('inspect and evaluate identity resolution');
   withCommon(identity.command('explain').argument('<type:value>', 'an identifier, e.g. email:ann@example.com').description('show the profile of an identifier and how each of its identifiers joined it'))
     .option('--entity <name>', 'entity, when the project has several')

@@ -157,6 +157,21 @@ export function resolveTarget(config: ProjectConfig, name: string | undefined, o
   };
 }
 
+/**
+ * Resolves `${env:...}` references in a nested config value (e.g. a destination entry).
+ * With `secrets: false` the references stay in place, for checks that must not need them.
+ */
+export function resolveSecretRefs<T>(value: T, config: ProjectConfig, keyPath: string[], opts: { secrets?: boolean; env?: NodeJS.ProcessEnv } = {}): T {
+  if (opts.secrets === false) return value;
+  const env = opts.env ?? process.env;
+  if (typeof value === 'string') return resolveRefs(value, config, keyPath, env) as T;
+  if (Array.isArray(value)) return value.map((v, i) => resolveSecretRefs(v, config, [...keyPath, String(i)], opts)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveSecretRefs(v, config, [...keyPath, k], opts)])) as T;
+  }
+  return value;
+}
+
 function resolveRefs(value: string, config: ProjectConfig, keyPath: string[], env: NodeJS.ProcessEnv): string {
   return value.replace(SECRET_REF, (_m, varName: string) => {
     const resolved = env[varName];

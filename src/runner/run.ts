@@ -12,6 +12,8 @@ import { redact } from '../project/secrets.js';
 import { openWarehouse, type TargetConfig } from '../warehouse/registry.js';
 import type { Warehouse } from '../warehouse/types.js';
 import { executeNode } from './execute.js';
+import { describeOutcome, runSyncs, type SyncOutcome } from '../sync/runner.js';
+import { loadSyncs } from '../sync/spec.js';
 import { Progress } from './progress.js';
 import { countByStatus, recordRunHistory, writeRunResults, type RunSummary } from './results.js';
 import { runDag } from './scheduler.js';
@@ -43,6 +45,8 @@ export interface RunOutcome {
   summary: RunSummary;
   exitCode: number;
   compiled: CompiledProject;
+  /** Syncs scheduled `after: build`, run when the build succeeded. */
+  syncs?: SyncOutcome[];
 }
 
 export function targetDirOf(compiled: CompiledProject): string {
@@ -95,10 +99,20 @@ export async function runCommand(opts: RunOptions): Promise<RunOutcome> {
     }
     writeRunResults(targetDir, summary);
     const failed = results.some((r) => r.status === 'error' || r.status === 'fail' || r.status === 'skipped');
-    return { summary, exitCode: failed ? EXIT_FAILURE : EXIT_OK, compiled };
+    // Audiences are pushed only from a build that fully succeeded: never from half-built data.
+    const syncs = opts.command === 'build' && !failed && !opts.select?.length ? await runAfterBuildSyncs(compiled, warehouse, out) : undefined;
+    const syncFailed = syncs?.some((s) => s.error) ?? false;
+    return { summary, exitCode: failed || syncFailed ? EXIT_FAILURE : EXIT_OK, compiled, syncs };
   } finally {
     await warehouse.close();
   }
+}
+
+async function runAfterBuildSyncs(compiled: CompiledProject, wh: Warehouse, out: NodeJS.WritableStream): Promise<SyncOutcome[]> {
+  const syncs = (await loadSyncs(compiled)).filter((s) => s.spec.enabled && s.spec.schedule.kind === 'after_build');
+  if (!syncs.length) return [];
+  out.write(`\nSyncing ${syncs.length} audience${syncs.length === 1 ? '' : 's'} scheduled after build\n`);
+  return runSyncs(compiled, wh, syncs, {}, (o) => out.write(`${describeOutcome(o)}\n`));
 }
 
 /**

@@ -20,6 +20,9 @@ export interface RelationInfo extends Relation {
 /** Portable column types. Adapters map them to their own type names. */
 export type LogicalType = 'boolean' | 'integer' | 'bigint' | 'double' | 'decimal' | 'text' | 'date' | 'timestamp' | 'json';
 
+/** Units of relative time windows (segments' `within_last`, `older_than`). */
+export type TimeUnit = 'minute' | 'hour' | 'day' | 'week' | 'month' | 'year';
+
 export interface ColumnInfo {
   name: string;
   /** The warehouse's own type name, as it reports it (e.g. `BIGINT`, `character varying`). */
@@ -112,6 +115,10 @@ export interface Dialect {
   regexpReplace(expr: string, pattern: string, replacement: string): string;
   /** A new random UUID as text: profile IDs that carry no PII. */
   newUuid(): string;
+  /** A timestamp expression minus a whole number of units (relative windows such as "the last 30 days"). */
+  timestampMinus(expr: string, amount: number, unit: TimeUnit): string;
+  /** A JSON object (as text) from [key, SQL expression] pairs, keys in the given order. */
+  jsonObject(pairs: [string, string][]): string;
 }
 
 export interface Warehouse extends Connection {

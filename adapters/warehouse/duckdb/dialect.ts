@@ -32,4 +32,8 @@ export class DuckDbDialect extends AnsiDialect {
   newUuid(): string {
     return 'CAST(uuid() AS VARCHAR)';
   }
+
+  jsonObject(pairs: [string, string][]): string {
+    return `CAST(json_object(${pairs.map(([k, v]) => `${this.quoteString(k)}, ${v}`).join(', ')}) AS VARCHAR)`;
+  }
 }

@@ -52,6 +52,10 @@ export class PostgresDialect extends AnsiDialect {
     return 'CAST(gen_random_uuid() AS text)';
   }
 
+  jsonObject(pairs: [string, string][]): string {
+    return `CAST(json_build_object(${pairs.map(([k, v]) => `${this.quoteString(k)}, ${v}`).join(', ')}) AS text)`;
+  }
+
   sha256(expr: string): string {
     return `encode(sha256(convert_to(${expr}, 'UTF8')), 'hex')`;
   }

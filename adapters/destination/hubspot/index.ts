@@ -1,0 +1,231 @@
+/**
+ * HubSpot CRM destination.
+ *
+ * - upsert: `POST /crm/v3/objects/{object_type}/batch/upsert`, matching on `id_property`
+ *   (default `email`); fields become properties.
+ * - audience (needs `list_id`): adds are upserted first (so the record exists), then list
+ *   membership changes by record id via `PUT /crm/v3/lists/{list_id}/memberships/add-and-remove`.
+ *   Removals look the record id up (`batch/read` by `id_property`); a record that does not
+ *   exist is not in the list, so its removal counts as done.
+ *
+ * HubSpot takes plain text (nothing is hashed). A batch answered 207 names its failed inputs;
+ * one refused with 400 is resent without the inputs it names (see isolate.ts).
+ */
+import { CdpError } from '../../../src/errors.js';
+import { request, type HttpResult } from '../../../src/destination/http.js';
+import {
+  FatalDestinationError,
+  type DeliveryContext,
+  type Destination,
+  type DestinationCapabilities,
+  type DestinationFactory,
+  type Operation,
+  type RowOutcome,
+} from '../../../src/destination/types.js';
+import { hubSpotSettings, MAX_BATCH, validateHubSpotConfig, type HubSpotSettings } from './config.js';
+import { sendIsolating, type Verdict } from './isolate.js';
+
+interface HubSpotError {
+  message?: string;
+  category?: string;
+  context?: Record<string, unknown>;
+  errors?: { message?: string; context?: Record<string, unknown> }[];
+}
+
+interface BatchBody {
+  status?: string;
+  message?: string;
+  results?: { id?: string; properties?: Record<string, unknown> }[];
+  errors?: HubSpotError[];
+  numErrors?: number;
+}
+
+/** HubSpot property values are strings; an empty string clears a property. */
+export function propertyValue(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (v instanceof Date) return v.toISOString();
+  // Multiple-checkbox properties take values separated by semicolons.
+  if (Array.isArray(v)) return v.map((x) => propertyValue(x)).join(';');
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+const norm = (key: string) => key.trim().toLowerCase();
+
+/** Every string in an error's context (HubSpot lists the failed ids there, under varying names). */
+function contextValues(err: HubSpotError): string[] {
+  const out: string[] = [];
+  const collect = (ctx: Record<string, unknown> | undefined) => {
+    for (const v of Object.values(ctx ?? {})) {
+      if (typeof v === 'string') out.push(v);
+      else if (Array.isArray(v)) for (const x of v) if (typeof x === 'string' || typeof x === 'number') out.push(String(x));
+    }
+  };
+  collect(err.context);
+  for (const inner of err.errors ?? []) collect(inner.context);
+  return out;
+}
+
+function errorMessage(err: HubSpotError): string {
+  return err.errors?.find((e) => e.message)?.message ?? err.message ?? err.category ?? 'rejected by HubSpot';
+}
+
+/** Rows an error list names, by index into `keys`. */
+function attribute(keys: string[], errors: HubSpotError[]): Map<number, string> {
+  const index = new Map<string, number[]>();
+  keys.forEach((k, i) => index.set(norm(k), [...(index.get(norm(k)) ?? []), i]));
+  const named = new Map<number, string>();
+  for (const err of errors) {
+    for (const v of contextValues(err)) for (const i of index.get(norm(v)) ?? []) named.set(i, errorMessage(err));
+  }
+  return named;
+}
+
+function bodyMessage(res: HttpResult): string {
+  const b = res.body as BatchBody | undefined;
+  return (typeof b === 'object' && b?.message) || res.text.slice(0, 300) || `HTTP ${res.status}`;
+}
+
+class HubSpotDestination implements Destination {
+  readonly type = 'hubspot';
+  readonly capabilities: DestinationCapabilities;
+
+  constructor(private readonly s: HubSpotSettings) {
+    this.capabilities = {
+      modes: s.listId ? ['upsert', 'audience'] : ['upsert'],
+      batchSize: s.batchSize,
+      // An audience batch costs two requests (upsert or lookup, then membership), so the
+      // engine's pacing of batches is halved to keep HubSpot's per-request limit.
+      requestsPerSecond: s.listId ? s.requestsPerSecond / 2 : s.requestsPerSecond,
+      concurrency: s.concurrency,
+      supportsRemoval: Boolean(s.listId),
+      identifiers: [{ field: s.idProperty, prepare: 'plain' }],
+    };
+  }
+
+  async send(batch: Operation[], ctx: DeliveryContext): Promise<RowOutcome[]> {
+    const outcome = new Map<Operation, RowOutcome>();
+    const reject = (op: Operation, reason: string) => outcome.set(op, { key: op.key, status: 'rejected', reason });
+    const upserts: Operation[] = [];
+    const removes: Operation[] = [];
+    for (const op of batch) {
+      if (op.op === 'upsert') upserts.push(op);
+      else if ((op.op === 'add' || op.op === 'remove') && !this.s.listId) reject(op, 'audience operations need list_id in the destination config');
+      else if (op.op === 'add') upserts.push(op);
+      else if (op.op === 'remove') removes.push(op);
+      else reject(op, `the hubspot destination does not support '${op.op}' operations`);
+    }
+
+    const recordIds = new Map<string, string>();
+    for (let i = 0; i < upserts.length; i += this.s.batchSize) {
+      const chunk = upserts.slice(i, i + this.s.batchSize);
+      const rejected = await sendIsolating(chunk, (rows) => this.upsert(rows, recordIds, ctx));
+      for (const [op, reason] of rejected) reject(op, reason);
+    }
+
+    if (this.s.listId) {
+      const adds = upserts.filter((op) => op.op === 'add' && !outcome.has(op));
+      const unknown = [...adds.filter((op) => !recordIds.has(norm(op.key))), ...removes].map((op) => op.key);
+      await this.readIds(unknown, recordIds, ctx);
+      for (const op of adds) {
+        if (!recordIds.has(norm(op.key))) outcome.set(op, { key: op.key, status: 'retry', reason: 'HubSpot did not return the record id after the upsert' });
+      }
+      const toAdd = adds.filter((op) => recordIds.has(norm(op.key)));
+      const toRemove = removes.filter((op) => recordIds.has(norm(op.key)));
+      const missing = await this.changeMembership(
+        toAdd.map((op) => recordIds.get(norm(op.key))!),
+        toRemove.map((op) => recordIds.get(norm(op.key))!),
+        ctx,
+      );
+      for (const op of toAdd) {
+        if (missing.has(recordIds.get(norm(op.key))!)) outcome.set(op, { key: op.key, status: 'retry', reason: 'HubSpot reported the record missing from the list update' });
+      }
+    }
+    return batch.map((op) => outcome.get(op) ?? { key: op.key, status: 'ok' });
+  }
+
+  private async upsert(rows: Operation[], recordIds: Map<string, string>, ctx: DeliveryContext): Promise<Verdict> {
+    const inputs = rows.map((op) => {
+      const properties: Record<string, string> = {};
+      for (const [name, value] of Object.entries(op.fields)) if (name !== this.s.idProperty) properties[name] = propertyValue(value);
+      return { idProperty: this.s.idProperty, id: op.key, properties };
+    });
+    const res = await this.call('POST', `/crm/v3/objects/${encodeURIComponent(this.s.objectType)}/batch/upsert`, { inputs }, ctx);
+    const keys = rows.map((op) => op.key);
+    const body = (typeof res.body === 'object' ? res.body : {}) as BatchBody;
+    if (res.status >= 200 && res.status < 300) {
+      const returned = new Set<string>();
+      for (const r of body.results ?? []) {
+        const key = r.properties?.[this.s.idProperty];
+        if (r.id && key !== undefined && key !== null) {
+          recordIds.set(norm(String(key)), String(r.id));
+          returned.add(norm(String(key)));
+        }
+      }
+      const errors = body.errors ?? [];
+      const rejected = attribute(keys, errors);
+      if (errors.length && rejected.size === 0 && returned.size) {
+        // Errors HubSpot did not attribute: the inputs missing from the results are the failed ones.
+        keys.forEach((k, i) => !returned.has(norm(k)) && rejected.set(i, errorMessage(errors[0])));
+      }
+      return { applied: true, rejected };
+    }
+    if (res.status === 404) throw new FatalDestinationError(`HubSpot object type '${this.s.objectType}' was not found (404): ${bodyMessage(res)}`);
+    return { applied: false, rejected: attribute(keys, body.errors ?? []), message: `HubSpot refused the batch (${res.status}): ${bodyMessage(res)}` };
+  }
+
+  /** Record ids for `keys`, by `id_property`; keys with no record are left out. */
+  private async readIds(keys: string[], recordIds: Map<string, string>, ctx: DeliveryContext): Promise<void> {
+    for (let i = 0; i < keys.length; i += MAX_BATCH) {
+      const inputs = keys.slice(i, i + MAX_BATCH).map((id) => ({ id }));
+      const path = `/crm/v3/objects/${encodeURIComponent(this.s.objectType)}/batch/read`;
+      const res = await this.call('POST', path, { idProperty: this.s.idProperty, inputs, properties: [this.s.idProperty] }, ctx);
+      if (res.status < 200 || res.status >= 300) {
+        // A lookup fails only on configuration (unknown object type, id_property not unique).
+        throw new FatalDestinationError(`HubSpot record lookup by ${this.s.idProperty} failed (${res.status}): ${bodyMessage(res)}`);
+      }
+      for (const r of (res.body as BatchBody).results ?? []) {
+        const key = r.properties?.[this.s.idProperty];
+        if (r.id && key !== undefined && key !== null) recordIds.set(norm(String(key)), String(r.id));
+      }
+    }
+  }
+
+  /** Applies list membership changes; returns the record ids HubSpot reported missing. */
+  private async changeMembership(add: string[], remove: string[], ctx: DeliveryContext): Promise<Set<string>> {
+    const recordIdsToAdd = [...new Set(add)];
+    const recordIdsToRemove = [...new Set(remove)];
+    if (!recordIdsToAdd.length && !recordIdsToRemove.length) return new Set();
+    const path = `/crm/v3/lists/${encodeURIComponent(this.s.listId!)}/memberships/add-and-remove`;
+    const res = await this.call('PUT', path, { recordIdsToAdd, recordIdsToRemove }, ctx);
+    if (res.status < 200 || res.status >= 300) {
+      // The list is missing or not a MANUAL/SNAPSHOT list: every batch would fail the same way.
+      throw new FatalDestinationError(`HubSpot list ${this.s.listId} refused the membership change (${res.status}): ${bodyMessage(res)}`);
+    }
+    const b = (res.body ?? {}) as Record<string, unknown>;
+    const missing = (b.recordIdsMissing ?? b.recordsIdsMissing ?? []) as unknown[];
+    return new Set(missing.map(String));
+  }
+
+  private call(method: string, path: string, body: unknown, ctx: DeliveryContext): Promise<HttpResult> {
+    return request(this.s.baseUrl + path, {
+      method,
+      headers: { authorization: `Bearer ${this.s.accessToken}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+      signal: ctx.signal,
+      timeoutMs: this.s.timeoutMs,
+    });
+  }
+}
+
+export const factory: DestinationFactory = {
+  type: 'hubspot',
+  validateConfig: validateHubSpotConfig,
+  create(config) {
+    const problems = validateHubSpotConfig(config);
+    if (problems.length) {
+      throw new CdpError(`hubspot destination config: ${problems.map(([, m]) => m).join('; ')}`);
+    }
+    return new HubSpotDestination(hubSpotSettings(config));
+  },
+};
