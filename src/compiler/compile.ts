@@ -23,6 +23,8 @@ import type { IdentityNodeSpec } from '../materializations/identity-graph.js';
 import { goldenSelect, type GoldenNodeSpec } from '../materializations/golden-record.js';
 import { validateGoldenSpec, type GoldenSpec } from '../golden/spec.js';
 import { parseYamlText, YamlLocator } from '../project/schema.js';
+import { parseSegmentSpec, type RuleSegmentSpec } from '../segments/spec.js';
+import { isSegment, prepareSqlSegment, resolveRuleSegment, ruleSegmentNode, type SegmentCompileEnv, type SegmentGraphNode } from '../segments/node.js';
 
 export interface CompileOptions {
   projectDir: string;
@@ -131,6 +133,8 @@ class Compiler {
     this.addIdentityGraphs();
     this.check();
     this.addGoldenRecords();
+    this.check();
+    this.addRuleSegments();
     this.check();
     this.resolveDependencies();
     this.check();
@@ -318,6 +322,35 @@ class Compiler {
         node.dependsOn = [...new Set(node.dependsOn)];
         node.compiledSql = goldenSelect(node.golden as GoldenNodeSpec, this.dialect);
         if (this.claimName(node)) this.graph.add(node);
+      });
+    }
+  }
+
+  /** Segments: SQL models with `materialized: segment` get the state schema; rule specs become nodes. */
+  private addRuleSegments(): void {
+    const env: SegmentCompileEnv = {
+      dialect: this.dialect, vars: this.vars, stateSchema: this.project.config.stateSchema,
+      schema: this.project.config.modelDefaults.schema ?? this.target.schema,
+      lookup: (name) => {
+        const node = this.byName.get(name);
+        return node && { node, relation: this.outputRelations.get(name) ?? node.relation };
+      },
+      names: () => this.byName.keys(),
+    };
+    for (const node of this.graph.nodes.values()) if (isSegment(node)) prepareSqlSegment(node, env.stateSchema);
+    // Every name is claimed before any is resolved, so segments may include each other in any order.
+    const specs: { node: SegmentGraphNode; spec: RuleSegmentSpec }[] = [];
+    for (const file of this.project.specFiles.filter((f) => /\.segment\.ya?ml$/.test(f.path))) {
+      this.attempt(() => {
+        const spec = parseSegmentSpec(file.text, file.path);
+        const node = ruleSegmentNode(spec, env);
+        if (this.claimName(node)) specs.push({ node, spec });
+      });
+    }
+    for (const { node, spec } of specs) {
+      this.attempt(() => {
+        resolveRuleSegment(node, spec, env);
+        this.graph.add(node);
       });
     }
   }

@@ -4,6 +4,7 @@ import { goldenRecord } from './golden-record.js';
 import { identityGraph } from './identity-graph.js';
 import { incremental } from './incremental.js';
 import { seed } from './seed.js';
+import { segment } from './segment.js';
 import { table } from './table.js';
 import { view } from './view.js';
 
@@ -24,4 +25,4 @@ export function materializationNames(): string[] {
   return [...registry.keys()].filter((n) => n !== 'seed' && n !== 'identity_graph' && n !== 'golden_record');
 }
 
-for (const m of [view, table, incremental, ephemeral, seed, identityGraph, goldenRecord]) registerMaterialization(m);
+for (const m of [view, table, incremental, ephemeral, seed, identityGraph, goldenRecord, segment]) registerMaterialization(m);

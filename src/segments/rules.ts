@@ -26,7 +26,9 @@ const ROW = 'f';
 export function ruleSegmentSql(spec: Pick<RuleSegmentSpec, 'where' | 'fields'>, ctx: RuleSqlContext): string {
   const q = (n: string) => ctx.dialect.quoteIdent(n);
   const col = (n: string) => `${q(ROW)}.${q(n)}`;
-  const columns = spec.fields ? [col('profile_id'), ...spec.fields.map(col)].join(', ') : `${q(ROW)}.*`;
+  // profile_id always comes first; listing it in `fields` is harmless.
+  const fields = spec.fields?.filter((f) => f !== 'profile_id');
+  const columns = fields ? [col('profile_id'), ...fields.map(col)].join(', ') : `${q(ROW)}.*`;
   const filters: string[] = [];
   if (spec.where) filters.push(conditionSql(spec.where, ctx));
   const member = (rel: string, alias: string) => `EXISTS (SELECT 1 FROM ${rel} AS ${q(alias)} WHERE ${q(alias)}.${q('profile_id')} = ${col('profile_id')})`;

@@ -164,8 +164,7 @@ function checkFields(fields: string[], fail: Fail): string[] {
     if (f.trim() === '') fail(['fields', i], 'a field must name a column');
     else if (fields.indexOf(f) !== i) fail(['fields', i], `field "${f}" is listed twice`);
   });
-  // profile_id is always the first column; listing it is harmless.
-  return fields.filter((f, i) => f !== 'profile_id' && fields.indexOf(f) === i);
+  return fields;
 }
 
 function isMapping(v: unknown): v is Record<string, unknown> {

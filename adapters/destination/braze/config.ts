@@ -1,0 +1,117 @@
+/**
+ * The `destinations:` entry of a Braze destination: checks and defaults. Values of secret
+ * keys never appear in a message, so a config error can be printed or logged safely.
+ */
+import { closest, distance } from 'fastest-levenshtein';
+
+/** Braze's documented maximum attribute objects per /users/track request. */
+export const MAX_BATCH = 75;
+
+export const ID_FIELDS = ['external_id', 'email'] as const;
+export type BrazeIdField = (typeof ID_FIELDS)[number];
+
+/**
+ * Audience membership as a user attribute (Braze has no list API):
+ * - boolean: the attribute is set true on add and false on remove;
+ * - array: `value` is added to / removed from an array attribute.
+ */
+export type AudienceAttribute = { kind: 'boolean'; name: string } | { kind: 'array'; name: string; value: string | number };
+
+export interface BrazeSettings {
+  apiKey: string;
+  restEndpoint: string;
+  idField: BrazeIdField;
+  audience?: AudienceAttribute;
+  batchSize: number;
+  concurrency: number;
+  requestsPerSecond: number;
+  timeoutMs?: number;
+}
+
+const KNOWN = [
+  'type',
+  'api_key',
+  'rest_endpoint',
+  'id_field',
+  'audience_attribute',
+  'batch_size',
+  'concurrency',
+  'requests_per_second',
+  'timeout_ms',
+];
+
+const isText = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
+
+function isHttpUrl(v: unknown): v is string {
+  if (typeof v !== 'string') return false;
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function checkInt(config: Record<string, unknown>, key: string, min: number, max: number, problems: [string, string][]): void {
+  const v = config[key];
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isInteger(v)) problems.push([key, `${key} must be a whole number`]);
+  else if (v < min) problems.push([key, `${key} must be at least ${min}`]);
+  else if (v > max) problems.push([key, `${key} must be at most ${max} (the Braze limit)`]);
+}
+
+function parseAudience(v: unknown): AudienceAttribute | string {
+  if (isText(v)) return { kind: 'boolean', name: v };
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+    const { name, value, ...rest } = v as Record<string, unknown>;
+    if (!isText(name)) return 'audience_attribute.name must be the name of an array custom attribute';
+    if (!(isText(value) || typeof value === 'number')) return 'audience_attribute.value must be the string or number to add to / remove from the array';
+    if (Object.keys(rest).length) return `audience_attribute takes only name and value (found ${Object.keys(rest).join(', ')})`;
+    return { kind: 'array', name, value };
+  }
+  return 'audience_attribute must be a boolean attribute name, or {name, value} for an array attribute';
+}
+
+export function validateBrazeConfig(config: Record<string, unknown>): [string, string][] {
+  const problems: [string, string][] = [];
+  if (config.api_key === undefined) problems.push(['api_key', 'api_key is required (a REST API key with users.track permission)']);
+  else if (!isText(config.api_key)) problems.push(['api_key', 'api_key must be a non-empty string']);
+  if (config.rest_endpoint === undefined) problems.push(['rest_endpoint', 'rest_endpoint is required, e.g. https://rest.iad-01.braze.com']);
+  else if (!isHttpUrl(config.rest_endpoint)) problems.push(['rest_endpoint', 'rest_endpoint must be an http(s) URL, e.g. https://rest.iad-01.braze.com']);
+  if (config.id_field !== undefined && !ID_FIELDS.includes(config.id_field as BrazeIdField)) {
+    problems.push(['id_field', `id_field must be one of ${ID_FIELDS.join(', ')}`]);
+  }
+  if (config.audience_attribute !== undefined) {
+    const parsed = parseAudience(config.audience_attribute);
+    if (typeof parsed === 'string') problems.push(['audience_attribute', parsed]);
+  }
+  checkInt(config, 'batch_size', 1, MAX_BATCH, problems);
+  checkInt(config, 'concurrency', 1, 64, problems);
+  checkInt(config, 'timeout_ms', 1, 600_000, problems);
+  const rps = config.requests_per_second;
+  if (rps !== undefined && !(typeof rps === 'number' && rps > 0)) {
+    problems.push(['requests_per_second', 'requests_per_second must be a positive number']);
+  }
+  for (const key of Object.keys(config)) {
+    if (KNOWN.includes(key)) continue;
+    // Only likely typos are reported: the engine may add keys of its own to the entry.
+    const near = closest(key, KNOWN);
+    if (distance(key, near) <= 2) problems.push([key, `unknown key ${key}; did you mean ${near}?`]);
+  }
+  return problems;
+}
+
+export function brazeSettings(config: Record<string, unknown>): BrazeSettings {
+  const audience = config.audience_attribute === undefined ? undefined : parseAudience(config.audience_attribute);
+  return {
+    apiKey: String(config.api_key),
+    restEndpoint: String(config.rest_endpoint).replace(/\/+$/, ''),
+    idField: (config.id_field as BrazeIdField | undefined) ?? 'external_id',
+    audience: typeof audience === 'object' ? audience : undefined,
+    batchSize: (config.batch_size as number | undefined) ?? MAX_BATCH,
+    concurrency: (config.concurrency as number | undefined) ?? 8,
+    // /users/track allows 3,000 requests per 3 s (since 2024-10-28).
+    requestsPerSecond: (config.requests_per_second as number | undefined) ?? 1000,
+    timeoutMs: config.timeout_ms as number | undefined,
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The `destinations:` entry of a Klaviyo destination: checks and defaults. Values of secret
+ * keys never appear in a message, so a config error can be printed or logged safely.
+ */
+import { closest, distance } from 'fastest-levenshtein';
+
+/** Klaviyo's documented maximum profiles per bulk import job. */
+export const MAX_BATCH = 10_000;
+/** Profiles per removal batch when a list is configured: each removal needs a lookup per 100. */
+export const AUDIENCE_BATCH = 1_000;
+
+export const ID_FIELDS = ['email', 'phone_number', 'external_id'] as const;
+export type KlaviyoIdField = (typeof ID_FIELDS)[number];
+
+export interface KlaviyoSettings {
+  apiKey: string;
+  revision: string;
+  listId?: string;
+  idField: KlaviyoIdField;
+  baseUrl: string;
+  batchSize: number;
+  concurrency: number;
+  requestsPerSecond: number;
+  timeoutMs?: number;
+}
+
+const KNOWN = [
+  'type',
+  'api_key',
+  'revision',
+  'list_id',
+  'id_field',
+  'base_url',
+  'batch_size',
+  'concurrency',
+  'requests_per_second',
+  'timeout_ms',
+];
+
+const isText = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
+
+function isHttpUrl(v: unknown): v is string {
+  if (typeof v !== 'string') return false;
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function checkInt(config: Record<string, unknown>, key: string, min: number, max: number, problems: [string, string][]): void {
+  const v = config[key];
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isInteger(v)) problems.push([key, `${key} must be a whole number`]);
+  else if (v < min) problems.push([key, `${key} must be at least ${min}`]);
+  else if (v > max) problems.push([key, `${key} must be at most ${max} (the Klaviyo limit)`]);
+}
+
+export function validateKlaviyoConfig(config: Record<string, unknown>): [string, string][] {
+  const problems: [string, string][] = [];
+  if (config.api_key === undefined) problems.push(['api_key', 'api_key is required (a private API key with profiles:write and lists:write)']);
+  else if (!isText(config.api_key)) problems.push(['api_key', 'api_key must be a non-empty string']);
+  // YAML reads an unquoted 2024-10-15 as a date, so say how to write it.
+  if (config.revision !== undefined && !(typeof config.revision === 'string' && /^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/.test(config.revision))) {
+    problems.push(['revision', 'revision must be an API revision date in quotes, e.g. "2024-10-15"']);
+  }
+  if (config.list_id !== undefined && !isText(config.list_id)) problems.push(['list_id', 'list_id must be the id of a Klaviyo list (audience mode needs it)']);
+  if (config.id_field !== undefined && !ID_FIELDS.includes(config.id_field as KlaviyoIdField)) {
+    problems.push(['id_field', `id_field must be one of ${ID_FIELDS.join(', ')}`]);
+  }
+  if (config.base_url !== undefined && !isHttpUrl(config.base_url)) problems.push(['base_url', 'base_url must be an http(s) URL']);
+  checkInt(config, 'batch_size', 1, MAX_BATCH, problems);
+  checkInt(config, 'concurrency', 1, 64, problems);
+  checkInt(config, 'timeout_ms', 1, 600_000, problems);
+  const rps = config.requests_per_second;
+  if (rps !== undefined && !(typeof rps === 'number' && rps > 0)) {
+    problems.push(['requests_per_second', 'requests_per_second must be a positive number']);
+  }
+  for (const key of Object.keys(config)) {
+    if (KNOWN.includes(key)) continue;
+    // Only likely typos are reported: the engine may add keys of its own to the entry.
+    const near = closest(key, KNOWN);
+    if (distance(key, near) <= 2) problems.push([key, `unknown key ${key}; did you mean ${near}?`]);
+  }
+  return problems;
+}
+
+export function klaviyoSettings(config: Record<string, unknown>): KlaviyoSettings {
+  const listId = config.list_id as string | undefined;
+  return {
+    apiKey: String(config.api_key),
+    revision: (config.revision as string | undefined) ?? '2024-10-15',
+    listId,
+    idField: (config.id_field as KlaviyoIdField | undefined) ?? 'email',
+    baseUrl: String(config.base_url ?? 'https://a.klaviyo.com').replace(/\/+$/, ''),
+    batchSize: (config.batch_size as number | undefined) ?? (listId ? AUDIENCE_BATCH : MAX_BATCH),
+    concurrency: (config.concurrency as number | undefined) ?? 2,
+    // Bulk import and list endpoints allow 10/s in bursts but 150/min sustained.
+    requestsPerSecond: (config.requests_per_second as number | undefined) ?? 2.5,
+    timeoutMs: config.timeout_ms as number | undefined,
+  };
+}
