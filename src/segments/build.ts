@@ -100,10 +100,10 @@ export async function checkSourceColumns(wh: Warehouse, from: Relation, fromName
   if (missing.length === 0) return;
   const first = missing[0];
   const near = didYouMean(first.name, present);
-  const where = `${formatLocation(first.location)}${first.location.key ? ` (key \`${first.location.key}\`)` : ''}`;
-  const more = missing.length > 1 ? ` (also missing: ${missing.slice(1).map((c) => c.name).join(', ')})` : '';
+  const key = first.location.key ? ` (key \`${first.location.key}\`)` : '';
+  const more = missing.length > 1 ? `; also missing: ${missing.slice(1).map((c) => c.name).join(', ')}` : '';
   // Run-time errors are shown as one line without a location, so the file and line lead the message.
-  throw new CdpError(`${where}: column "${first.name}" is not in ${fromName}${more}`, {
+  throw new CdpError(`${formatLocation(first.location)}: column "${first.name}" is not in ${fromName}${key}${more}`, {
     location: first.location,
     hint: near ? `did you mean "${near}"?` : `its columns are: ${present.join(', ')}`,
   });

@@ -227,8 +227,10 @@ function parseLeaf(raw: Record<string, unknown>, at: KeyPath, fail: Fail): LeafC
     bad([...at, key], `unknown key "${key}" in a condition`, near ? `did you mean "${near}"?` : CONDITION_HINT);
   }
   const column = raw.column;
-  if (column === undefined || column === null) bad(at, 'missing `column`', CONDITION_HINT);
-  else if (typeof column !== 'string' || column.trim() === '') bad([...at, 'column'], '`column` must name a column');
+  if (column === undefined || column === null) {
+    // A misspelt `column` key was reported above; saying it is also missing would be noise.
+    if (ok) bad(at, 'missing `column`', CONDITION_HINT);
+  } else if (typeof column !== 'string' || column.trim() === '') bad([...at, 'column'], '`column` must name a column');
 
   const op = raw.op;
   if (op === undefined || op === null) {

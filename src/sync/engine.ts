@@ -186,6 +186,7 @@ class Delivery {
   private async deliverBatch(rows: PlanRow[]): Promise<void> {
     if (this.fatal || this.stopped.signal.aborted) return;
     const batchId = `${this.runId}:${++this.batchSeq}`;
+    await this.markPending(rows);
     const outcome = new Map<string, { status: 'ok' | 'rejected'; reason?: string }>();
     let todo = rows;
     for (let attempt = 1; todo.length; attempt++) {
@@ -225,6 +226,16 @@ class Delivery {
       }
     }
     await this.commit(rows, outcome);
+  }
+
+  /** Durable before anything is sent: a crash after sending leaves these for the next plan. */
+  private markPending(rows: PlanRow[]): Promise<void> {
+    const next = this.commitChain.then(async () => {
+      async function* once() { yield rows.map((r) => [r.key, r.fields]); }
+      await this.wh.bulkLoad(this.t.pending, [{ name: 'key', type: 'text' }, { name: 'fields', type: 'text' }], once());
+    });
+    this.commitChain = next.catch(() => undefined);
+    return next;
   }
 
   /** Serialised: commits from parallel batches would conflict on the snapshot otherwise. */
@@ -280,6 +291,7 @@ class Delivery {
         `INSERT INTO ${d.relation(this.t.rejections)} (sync, key, op, reason, attempts, first_seen, last_seen) ` +
         `SELECT ${sync}, x.key, x.op, x.reason, 1, ${now}, ${now} FROM ${c} AS x WHERE x.status = 'rejected' ` +
         `AND NOT EXISTS (SELECT 1 FROM ${d.relation(this.t.rejections)} r WHERE r.sync = ${sync} AND r.key = x.key)`);
+      await tx.execute(`DELETE FROM ${d.relation(this.t.pending)} WHERE key IN (SELECT key FROM ${c})`);
       await tx.execute(`INSERT INTO ${d.relation(this.t.changelog)} (sync, run_id, key, op, sent_at) SELECT ${sync}, ${run}, key, op, ${now} FROM ${c} WHERE status = 'ok' AND op <> 'skip'`);
     });
   }

@@ -53,18 +53,25 @@ export async function buildPlan(wh: Warehouse, sync: ResolvedSync, t: SyncTables
   const fields = fieldPairs.length ? d.jsonObject(fieldPairs) : `'{}'`;
   // A full resync compares against an empty snapshot for adds and changes, but still removes
   // what was delivered before and is gone now.
-  const snapshotForChanges = fullResync ? `(select * from ${d.relation(t.snapshot)} where 1 = 0)` : d.relation(t.snapshot);
+  // Rows sent by a run that died before the destination's answer was committed may or may
+  // not have arrived: they count as delivered with an unknown hash, so they are sent again if
+  // still in the source and removed if not (both idempotent).
+  const known =
+    `(select key, row_hash, fields from ${d.relation(t.snapshot)}\n` +
+    ` union all select p.key, '' as row_hash, max(p.fields) as fields from ${d.relation(t.pending)} p\n` +
+    ` where not exists (select 1 from ${d.relation(t.snapshot)} s where s.key = p.key) group by p.key)`;
+  const snapshotForChanges = fullResync ? `(select * from ${known} as k where 1 = 0)` : known;
   await wh.execute(d.drop(t.plan, 'table'));
   await wh.execute(d.createTableAs(t.plan,
     `with src as (select ${d.cast(q(sync.spec.key), 'text')} as key, ${fields} as fields from ${d.relation(sync.relation)}),\n` +
     `hashed as (select key, fields, ${d.sha256('fields')} as row_hash from src),\n` +
     `diff as (\n` +
     `  select coalesce(h.key, p.key) as key,\n` +
-    `    case when p.key is null then 'add' when h.key is null then 'remove' else 'change' end as change,\n` +
+    `    case when h.key is null then 'remove' when p.key is null or p.row_hash = '' then 'add' else 'change' end as change,\n` +
     `    coalesce(h.row_hash, p.row_hash) as row_hash, coalesce(h.fields, p.fields) as fields\n` +
     `  from hashed h full outer join ${snapshotForChanges} p on h.key = p.key\n` +
     `  where p.key is null or h.key is null or h.row_hash <> p.row_hash\n` +
-    (fullResync ? `  union all select s.key, 'remove', s.row_hash, s.fields from ${d.relation(t.snapshot)} s where not exists (select 1 from hashed h where h.key = s.key)\n` : '') +
+    (fullResync ? `  union all select s.key, 'remove', s.row_hash, s.fields from ${known} s where not exists (select 1 from hashed h where h.key = s.key)\n` : '') +
     `)\n` +
     `select key, change, ${opCase(sync.spec.mode)} as op, row_hash, fields from diff`));
   const rows = await wh.query<{ change: string; op: string; n: number }>(`select change, op, count(*) as n from ${d.relation(t.plan)} group by change, op`);

@@ -7,6 +7,8 @@ import type { Relation, Warehouse } from '../warehouse/types.js';
 
 export interface SyncTables {
   snapshot: Relation;
+  /** Rows handed to the destination whose outcome is not committed yet (a crash leaves them here). */
+  pending: Relation;
   plan: Relation;
   confirm: Relation;
   runs: Relation;
@@ -19,6 +21,7 @@ export function syncTables(stateSchema: string, sync: string): SyncTables {
   const rel = (name: string): Relation => ({ schema: stateSchema, name });
   return {
     snapshot: rel(`sync_${sync}_snapshot`),
+    pending: rel(`sync_${sync}_pending`),
     plan: rel(`sync_${sync}_plan`),
     confirm: rel(`sync_${sync}_confirm`),
     runs: rel('sync_runs'),
@@ -37,6 +40,7 @@ export async function ensureSyncTables(wh: Warehouse, t: SyncTables): Promise<vo
   await ensureSchema(wh, t.snapshot.schema);
   const create = (rel: Relation, cols: string) => wh.execute(`CREATE TABLE IF NOT EXISTS ${d.relation(rel)} (${cols})`);
   await create(t.snapshot, `key ${text} PRIMARY KEY, row_hash ${text} NOT NULL, fields ${text}, delivered_at ${ts}`);
+  await create(t.pending, `key ${text}, fields ${text}`);
   await create(t.runs, `sync ${text}, run_id ${text}, started_at ${ts}, finished_at ${ts}, status ${text}, full_resync boolean, planned ${big}, added ${big}, changed ${big}, removed ${big}, skipped ${big}, rejected ${big}, retried ${big}, requests ${big}, message ${text}`);
   await create(t.rejections, `sync ${text}, key ${text}, op ${text}, reason ${text}, attempts ${big}, first_seen ${ts}, last_seen ${ts}`);
   await create(t.changelog, `sync ${text}, run_id ${text}, key ${text}, op ${text}, sent_at ${ts}`);

@@ -68,8 +68,15 @@ export async function startWebhookServer(opts: { secret?: string; maxBatch?: num
       }
       if (!body.sync || !body.run_id || body.batch_id !== batchId || !Array.isArray(body.operations)) return fail(400, 'body must have sync, run_id, batch_id (= Idempotency-Key) and operations');
       if (opts.maxBatch && body.operations.length > opts.maxBatch) return fail(413, `batch of ${body.operations.length} exceeds ${opts.maxBatch}`);
-      const rejected = take('reject');
-      const retried = take('retry_rows');
+      // Row faults fire on the request that carries their keys, whatever the arrival order.
+      const keysHere = new Set(body.operations.map((o) => o.key));
+      const rowFault = <K extends 'reject' | 'retry_rows'>(kind: K) => {
+        const f = faults.find((x) => x.kind === kind && x.times > 0 && (x as { keys: string[] }).keys.some((k) => keysHere.has(k))) as Extract<Fault, { kind: K }> | undefined;
+        if (f) f.times--;
+        return f;
+      };
+      const rejected = rowFault('reject');
+      const retried = rowFault('retry_rows');
       const results: { key: string; status: string; reason?: string }[] = [];
       for (const op of body.operations) {
         if (!['add', 'remove', 'upsert', 'delete'].includes(op.op) || typeof op.key !== 'string') return fail(400, `bad operation ${JSON.stringify(op)}`);

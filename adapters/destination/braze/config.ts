@@ -7,8 +7,8 @@ import { closest, distance } from 'fastest-levenshtein';
 /** Braze's documented maximum attribute objects per /users/track request. */
 export const MAX_BATCH = 75;
 
+/** Braze user identifiers a sync may map; the first present identifies the user. */
 export const ID_FIELDS = ['external_id', 'email'] as const;
-export type BrazeIdField = (typeof ID_FIELDS)[number];
 
 /**
  * Audience membership as a user attribute (Braze has no list API):
@@ -20,7 +20,6 @@ export type AudienceAttribute = { kind: 'boolean'; name: string } | { kind: 'arr
 export interface BrazeSettings {
   apiKey: string;
   restEndpoint: string;
-  idField: BrazeIdField;
   audience?: AudienceAttribute;
   batchSize: number;
   concurrency: number;
@@ -32,7 +31,6 @@ const KNOWN = [
   'type',
   'api_key',
   'rest_endpoint',
-  'id_field',
   'audience_attribute',
   'batch_size',
   'concurrency',
@@ -44,6 +42,8 @@ const isText = (v: unknown): v is string => typeof v === 'string' && v.trim() !=
 
 function isHttpUrl(v: unknown): v is string {
   if (typeof v !== 'string') return false;
+  // A ${env:VAR} reference is checked once resolved, when the request is made.
+  if (v.includes('${env:')) return true;
   try {
     const u = new URL(v);
     return u.protocol === 'http:' || u.protocol === 'https:';
@@ -78,9 +78,6 @@ export function validateBrazeConfig(config: Record<string, unknown>): [string, s
   else if (!isText(config.api_key)) problems.push(['api_key', 'api_key must be a non-empty string']);
   if (config.rest_endpoint === undefined) problems.push(['rest_endpoint', 'rest_endpoint is required, e.g. https://rest.iad-01.braze.com']);
   else if (!isHttpUrl(config.rest_endpoint)) problems.push(['rest_endpoint', 'rest_endpoint must be an http(s) URL, e.g. https://rest.iad-01.braze.com']);
-  if (config.id_field !== undefined && !ID_FIELDS.includes(config.id_field as BrazeIdField)) {
-    problems.push(['id_field', `id_field must be one of ${ID_FIELDS.join(', ')}`]);
-  }
   if (config.audience_attribute !== undefined) {
     const parsed = parseAudience(config.audience_attribute);
     if (typeof parsed === 'string') problems.push(['audience_attribute', parsed]);
@@ -106,7 +103,6 @@ export function brazeSettings(config: Record<string, unknown>): BrazeSettings {
   return {
     apiKey: String(config.api_key),
     restEndpoint: String(config.rest_endpoint).replace(/\/+$/, ''),
-    idField: (config.id_field as BrazeIdField | undefined) ?? 'external_id',
     audience: typeof audience === 'object' ? audience : undefined,
     batchSize: (config.batch_size as number | undefined) ?? MAX_BATCH,
     concurrency: (config.concurrency as number | undefined) ?? 8,

@@ -1,8 +1,9 @@
 /**
  * Braze destination, through `POST /users/track` (attribute objects, 75 per request).
  *
- * - upsert: fields become user attributes; the sync key goes in `id_field` (`external_id` by
- *   default, or `email`). A null field unsets the attribute.
+ * - upsert: fields become user attributes; the user is identified by the mapped `external_id`
+ *   or, without one, `email` (the sync key is only the warehouse row's key). A null field
+ *   unsets the attribute.
  * - audience (needs `audience_attribute`): Braze has no list API, so membership is an
  *   attribute: a boolean set true on add and false on remove, or a value added to / removed
  *   from an array attribute. Removals carry only the identifier and the membership change,
@@ -87,15 +88,18 @@ class BrazeDestination implements Destination {
     const audience = this.s.audience;
     if ((op.op === 'add' || op.op === 'remove') && !audience) return 'audience operations need audience_attribute in the destination config';
     if (op.op === 'delete') return "the braze destination does not support 'delete' operations";
+    const present = (f: string) => op.fields[f] !== undefined && op.fields[f] !== null && String(op.fields[f]).trim() !== '';
+    if (!ID_FIELDS.some(present)) return `no ${ID_FIELDS.join(' or ')} value to identify the Braze user`;
     const obj: Record<string, unknown> = {};
     if (op.op === 'remove') {
       // Only the identifiers: a removal must not rewrite the profile with stale fields.
-      for (const f of ID_FIELDS) if (op.fields[f] !== undefined && op.fields[f] !== null) obj[f] = attributeValue(op.fields[f]);
+      for (const f of ID_FIELDS) if (present(f)) obj[f] = String(op.fields[f]);
       obj._update_existing_only = true;
     } else {
       for (const [name, value] of Object.entries(op.fields)) obj[name] = attributeValue(value);
+      // Braze identifiers are strings; one that is null is not sent, as it cannot be unset.
+      for (const f of ID_FIELDS) present(f) ? (obj[f] = String(op.fields[f])) : delete obj[f];
     }
-    obj[this.s.idField] = op.key;
     if (audience && (op.op === 'add' || op.op === 'remove')) {
       obj[audience.name] = audience.kind === 'boolean' ? op.op === 'add' : { [op.op]: [audience.value] };
     }

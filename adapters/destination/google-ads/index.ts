@@ -24,6 +24,7 @@ import {
   NO_IDENTIFIER,
   reasonsByOperation,
   userIdentifiers,
+  type GoogleAdsError,
   type UserIdentifier,
 } from './user-data.js';
 
@@ -208,7 +209,7 @@ function rejected(key: string, reason: string): RowOutcome {
 }
 
 /** Auth failures Google reports with 400 are fatal; 409 (concurrent modification, aborted) is retryable. */
-function throwIfFatalOrRetryable(res: HttpResult) {
+function throwIfFatalOrRetryable(res: HttpResult): GoogleAdsError[] {
   const errors = googleAdsErrors((res.body as { error?: unknown } | undefined)?.error);
   const fatal = errors.find((e) => FATAL_FAMILIES.has(e.family));
   if (fatal) throw new FatalDestinationError(`Google Ads refused the request (${fatal.code}): ${fatal.message}`);

@@ -72,6 +72,8 @@ export function validateHubSpotConfig(config: Record<string, unknown>): [string,
 
 export function isHttpUrl(v: unknown): v is string {
   if (typeof v !== 'string') return false;
+  // A ${env:VAR} reference is checked once resolved, when the request is made.
+  if (v.includes('${env:')) return true;
   try {
     const u = new URL(v);
     return u.protocol === 'http:' || u.protocol === 'https:';

@@ -2,7 +2,9 @@
  * HubSpot CRM destination.
  *
  * - upsert: `POST /crm/v3/objects/{object_type}/batch/upsert`, matching on `id_property`
- *   (default `email`); fields become properties.
+ *   (default `email`), whose value comes from the mapped fields (the sync key is only the
+ *   warehouse row's key); the other fields become properties. Rows sharing an id value go as
+ *   one input, as HubSpot refuses duplicate ids in a batch.
  * - audience (needs `list_id`): adds are upserted first (so the record exists), then list
  *   membership changes by record id via `PUT /crm/v3/lists/{list_id}/memberships/add-and-remove`.
  *   Removals look the record id up (`batch/read` by `id_property`); a record that does not
@@ -86,6 +88,12 @@ function bodyMessage(res: HttpResult): string {
   return (typeof b === 'object' && b?.message) || res.text.slice(0, 300) || `HTTP ${res.status}`;
 }
 
+/** One record to write: its id property value and the operations (rows) that name it. */
+interface Target {
+  id: string;
+  ops: Operation[];
+}
+
 class HubSpotDestination implements Destination {
   readonly type = 'hubspot';
   readonly capabilities: DestinationCapabilities;
@@ -106,52 +114,60 @@ class HubSpotDestination implements Destination {
   async send(batch: Operation[], ctx: DeliveryContext): Promise<RowOutcome[]> {
     const outcome = new Map<Operation, RowOutcome>();
     const reject = (op: Operation, reason: string) => outcome.set(op, { key: op.key, status: 'rejected', reason });
-    const upserts: Operation[] = [];
-    const removes: Operation[] = [];
+    const upserts = new Map<string, Target>();
+    const removes = new Map<string, Target>();
     for (const op of batch) {
-      if (op.op === 'upsert') upserts.push(op);
-      else if ((op.op === 'add' || op.op === 'remove') && !this.s.listId) reject(op, 'audience operations need list_id in the destination config');
-      else if (op.op === 'add') upserts.push(op);
-      else if (op.op === 'remove') removes.push(op);
-      else reject(op, `the hubspot destination does not support '${op.op}' operations`);
+      const id = op.fields[this.s.idProperty];
+      if (op.op !== 'upsert' && op.op !== 'add' && op.op !== 'remove') reject(op, `the hubspot destination does not support '${op.op}' operations`);
+      else if (op.op !== 'upsert' && !this.s.listId) reject(op, 'audience operations need list_id in the destination config');
+      else if (id === null || id === undefined || String(id).trim() === '') reject(op, `no ${this.s.idProperty} value to match the ${this.s.objectType} record on`);
+      else {
+        const targets = op.op === 'remove' ? removes : upserts;
+        const t = targets.get(norm(String(id))) ?? { id: String(id).trim(), ops: [] };
+        t.ops.push(op);
+        targets.set(norm(t.id), t);
+      }
     }
 
     const recordIds = new Map<string, string>();
-    for (let i = 0; i < upserts.length; i += this.s.batchSize) {
-      const chunk = upserts.slice(i, i + this.s.batchSize);
-      const rejected = await sendIsolating(chunk, (rows) => this.upsert(rows, recordIds, ctx));
-      for (const [op, reason] of rejected) reject(op, reason);
+    const targets = [...upserts.values()];
+    for (let i = 0; i < targets.length; i += this.s.batchSize) {
+      const chunk = targets.slice(i, i + this.s.batchSize);
+      const rejected = await sendIsolating(chunk, (group) => this.upsert(group, recordIds, ctx));
+      for (const [t, reason] of rejected) for (const op of t.ops) reject(op, reason);
     }
 
     if (this.s.listId) {
-      const adds = upserts.filter((op) => op.op === 'add' && !outcome.has(op));
-      const unknown = [...adds.filter((op) => !recordIds.has(norm(op.key))), ...removes].map((op) => op.key);
-      await this.readIds(unknown, recordIds, ctx);
-      for (const op of adds) {
-        if (!recordIds.has(norm(op.key))) outcome.set(op, { key: op.key, status: 'retry', reason: 'HubSpot did not return the record id after the upsert' });
-      }
-      const toAdd = adds.filter((op) => recordIds.has(norm(op.key)));
-      const toRemove = removes.filter((op) => recordIds.has(norm(op.key)));
+      const adds = targets.filter((t) => t.ops.some((op) => op.op === 'add') && !t.ops.some((op) => outcome.has(op)));
+      const leaving = [...removes.values()];
+      await this.readIds([...adds.filter((t) => !recordIds.has(norm(t.id))), ...leaving].map((t) => t.id), recordIds, ctx);
+      const retry = (t: Target, reason: string) => {
+        for (const op of t.ops) if (op.op === 'add') outcome.set(op, { key: op.key, status: 'retry', reason });
+      };
+      for (const t of adds) if (!recordIds.has(norm(t.id))) retry(t, 'HubSpot did not return the record id after the upsert');
+      const toAdd = adds.filter((t) => recordIds.has(norm(t.id)));
+      // A record that does not exist is not in the list: its removal is already done.
+      const toRemove = leaving.filter((t) => recordIds.has(norm(t.id)));
       const missing = await this.changeMembership(
-        toAdd.map((op) => recordIds.get(norm(op.key))!),
-        toRemove.map((op) => recordIds.get(norm(op.key))!),
+        toAdd.map((t) => recordIds.get(norm(t.id))!),
+        toRemove.map((t) => recordIds.get(norm(t.id))!),
         ctx,
       );
-      for (const op of toAdd) {
-        if (missing.has(recordIds.get(norm(op.key))!)) outcome.set(op, { key: op.key, status: 'retry', reason: 'HubSpot reported the record missing from the list update' });
-      }
+      for (const t of toAdd) if (missing.has(recordIds.get(norm(t.id))!)) retry(t, 'HubSpot reported the record missing from the list update');
     }
     return batch.map((op) => outcome.get(op) ?? { key: op.key, status: 'ok' });
   }
 
-  private async upsert(rows: Operation[], recordIds: Map<string, string>, ctx: DeliveryContext): Promise<Verdict> {
-    const inputs = rows.map((op) => {
+  private async upsert(targets: Target[], recordIds: Map<string, string>, ctx: DeliveryContext): Promise<Verdict> {
+    const inputs = targets.map((t) => {
       const properties: Record<string, string> = {};
-      for (const [name, value] of Object.entries(op.fields)) if (name !== this.s.idProperty) properties[name] = propertyValue(value);
-      return { idProperty: this.s.idProperty, id: op.key, properties };
+      for (const op of t.ops) {
+        for (const [name, value] of Object.entries(op.fields)) if (name !== this.s.idProperty) properties[name] = propertyValue(value);
+      }
+      return { idProperty: this.s.idProperty, id: t.id, properties };
     });
     const res = await this.call('POST', `/crm/v3/objects/${encodeURIComponent(this.s.objectType)}/batch/upsert`, { inputs }, ctx);
-    const keys = rows.map((op) => op.key);
+    const keys = targets.map((t) => t.id);
     const body = (typeof res.body === 'object' ? res.body : {}) as BatchBody;
     if (res.status >= 200 && res.status < 300) {
       const returned = new Set<string>();

@@ -9,6 +9,7 @@ export const MAX_BATCH = 10_000;
 /** Profiles per removal batch when a list is configured: each removal needs a lookup per 100. */
 export const AUDIENCE_BATCH = 1_000;
 
+/** Klaviyo profile identifiers a sync may map; removals look profiles up by the first present. */
 export const ID_FIELDS = ['email', 'phone_number', 'external_id'] as const;
 export type KlaviyoIdField = (typeof ID_FIELDS)[number];
 
@@ -16,7 +17,6 @@ export interface KlaviyoSettings {
   apiKey: string;
   revision: string;
   listId?: string;
-  idField: KlaviyoIdField;
   baseUrl: string;
   batchSize: number;
   concurrency: number;
@@ -29,7 +29,6 @@ const KNOWN = [
   'api_key',
   'revision',
   'list_id',
-  'id_field',
   'base_url',
   'batch_size',
   'concurrency',
@@ -41,6 +40,8 @@ const isText = (v: unknown): v is string => typeof v === 'string' && v.trim() !=
 
 function isHttpUrl(v: unknown): v is string {
   if (typeof v !== 'string') return false;
+  // A ${env:VAR} reference is checked once resolved, when the request is made.
+  if (v.includes('${env:')) return true;
   try {
     const u = new URL(v);
     return u.protocol === 'http:' || u.protocol === 'https:';
@@ -66,9 +67,6 @@ export function validateKlaviyoConfig(config: Record<string, unknown>): [string,
     problems.push(['revision', 'revision must be an API revision date in quotes, e.g. "2024-10-15"']);
   }
   if (config.list_id !== undefined && !isText(config.list_id)) problems.push(['list_id', 'list_id must be the id of a Klaviyo list (audience mode needs it)']);
-  if (config.id_field !== undefined && !ID_FIELDS.includes(config.id_field as KlaviyoIdField)) {
-    problems.push(['id_field', `id_field must be one of ${ID_FIELDS.join(', ')}`]);
-  }
   if (config.base_url !== undefined && !isHttpUrl(config.base_url)) problems.push(['base_url', 'base_url must be an http(s) URL']);
   checkInt(config, 'batch_size', 1, MAX_BATCH, problems);
   checkInt(config, 'concurrency', 1, 64, problems);
@@ -92,7 +90,6 @@ export function klaviyoSettings(config: Record<string, unknown>): KlaviyoSetting
     apiKey: String(config.api_key),
     revision: (config.revision as string | undefined) ?? '2024-10-15',
     listId,
-    idField: (config.id_field as KlaviyoIdField | undefined) ?? 'email',
     baseUrl: String(config.base_url ?? 'https://a.klaviyo.com').replace(/\/+$/, ''),
     batchSize: (config.batch_size as number | undefined) ?? (listId ? AUDIENCE_BATCH : MAX_BATCH),
     concurrency: (config.concurrency as number | undefined) ?? 2,

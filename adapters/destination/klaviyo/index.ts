@@ -2,10 +2,13 @@
  * Klaviyo destination.
  *
  * - upsert: `POST /api/profile-bulk-import-jobs` (up to 10,000 profiles or 5 MB per job).
+ *   Profiles are identified by the mapped `email`, `phone_number` or `external_id` (the sync
+ *   key is only the warehouse row's key).
  * - audience (needs `list_id`): adds are the same import job with the list as a relationship;
- *   removals look profile ids up by `id_field` (`GET /api/profiles?filter=any(...)`, 100 per
- *   request), then `DELETE /api/lists/{list_id}/relationships/profiles` (1,000 per request). A
- *   profile that does not exist is not in the list, so its removal counts as done.
+ *   removals look profile ids up by the first mapped identifier (`GET /api/profiles?filter=
+ *   any(...)`, 100 per request), then `DELETE /api/lists/{list_id}/relationships/profiles`
+ *   (1,000 per request). A profile that does not exist is not in the list, so its removal
+ *   counts as done.
  *
  * Imports are asynchronous: Klaviyo answers 202 with a job id once it has accepted the job and
  * processes it later. Rows count as ok on acceptance; a profile that fails during processing
@@ -24,7 +27,7 @@ import {
   type Operation,
   type RowOutcome,
 } from '../../../src/destination/types.js';
-import { ID_FIELDS, klaviyoSettings, validateKlaviyoConfig, type KlaviyoSettings } from './config.js';
+import { ID_FIELDS, klaviyoSettings, validateKlaviyoConfig, type KlaviyoIdField, type KlaviyoSettings } from './config.js';
 import { sendIsolating, type Verdict } from './isolate.js';
 import { toProfile, type ProfileResource } from './profile.js';
 
@@ -63,6 +66,15 @@ function namedProfiles(res: HttpResult): Map<number, string> {
 
 const norm = (field: string, v: string) => (field === 'email' ? v.trim().toLowerCase() : v.trim());
 
+/** The first identifier an operation maps, which a removal looks the profile up by. */
+function identifierOf(op: Operation): { field: KlaviyoIdField; value: string } | undefined {
+  for (const field of ID_FIELDS) {
+    const v = op.fields[field];
+    if (v !== null && v !== undefined && String(v).trim() !== '') return { field, value: String(v).trim() };
+  }
+  return undefined;
+}
+
 class KlaviyoDestination implements Destination {
   readonly type = 'klaviyo';
   readonly capabilities: DestinationCapabilities;
@@ -85,11 +97,10 @@ class KlaviyoDestination implements Destination {
     const adds: Operation[] = [];
     const removes: Operation[] = [];
     for (const op of batch) {
-      if (op.op === 'upsert') upserts.push(op);
-      else if ((op.op === 'add' || op.op === 'remove') && !this.s.listId) reject(op, 'audience operations need list_id in the destination config');
-      else if (op.op === 'add') adds.push(op);
-      else if (op.op === 'remove') removes.push(op);
-      else reject(op, `the klaviyo destination does not support '${op.op}' operations`);
+      if (op.op !== 'upsert' && op.op !== 'add' && op.op !== 'remove') reject(op, `the klaviyo destination does not support '${op.op}' operations`);
+      else if (op.op !== 'upsert' && !this.s.listId) reject(op, 'audience operations need list_id in the destination config');
+      else if (!identifierOf(op)) reject(op, `no ${ID_FIELDS.join(', ')} value to identify the Klaviyo profile`);
+      else (op.op === 'upsert' ? upserts : op.op === 'add' ? adds : removes).push(op);
     }
     for (const [op, reason] of await this.importProfiles(upserts, false, ctx)) reject(op, reason);
     for (const [op, reason] of await this.importProfiles(adds, true, ctx)) reject(op, reason);
@@ -99,7 +110,7 @@ class KlaviyoDestination implements Destination {
 
   private async importProfiles(ops: Operation[], intoList: boolean, ctx: DeliveryContext): Promise<Map<Operation, string>> {
     const rejected = new Map<Operation, string>();
-    const profiles = new Map(ops.map((op) => [op, toProfile(op.fields, this.s.idField, op.key)] as const));
+    const profiles = new Map(ops.map((op) => [op, toProfile(op.fields)] as const));
     for (const job of this.jobs(ops, profiles)) {
       const failed = await sendIsolating(job, (rows) => this.importJob(rows.map((op) => profiles.get(op)!), intoList, ctx));
       for (const [op, reason] of failed) rejected.set(op, reason);
@@ -137,9 +148,12 @@ class KlaviyoDestination implements Destination {
   private async removeFromList(ops: Operation[], ctx: DeliveryContext): Promise<Map<Operation, string>> {
     const rejected = new Map<Operation, string>();
     const ids = new Map<Operation, string[]>();
-    for (let i = 0; i < ops.length; i += LOOKUP_SIZE) {
-      const failed = await sendIsolating(ops.slice(i, i + LOOKUP_SIZE), (rows) => this.lookup(rows, ids, ctx));
-      for (const [op, reason] of failed) rejected.set(op, reason);
+    for (const field of ID_FIELDS) {
+      const byField = ops.filter((op) => identifierOf(op)!.field === field);
+      for (let i = 0; i < byField.length; i += LOOKUP_SIZE) {
+        const failed = await sendIsolating(byField.slice(i, i + LOOKUP_SIZE), (rows) => this.lookup(field, rows, ids, ctx));
+        for (const [op, reason] of failed) rejected.set(op, reason);
+      }
     }
     const found = ops.filter((op) => ids.get(op)?.length);
     let group: Operation[] = [];
@@ -159,12 +173,15 @@ class KlaviyoDestination implements Destination {
     return rejected;
   }
 
-  /** Profile ids for each operation's key; keys without a profile get none. */
-  private async lookup(rows: Operation[], ids: Map<Operation, string[]>, ctx: DeliveryContext): Promise<Verdict> {
-    const field = this.s.idField;
-    const byKey = new Map<string, Operation[]>();
-    for (const op of rows) byKey.set(norm(field, op.key), [...(byKey.get(norm(field, op.key)) ?? []), op]);
-    const filter = `any(${field},[${[...new Set(rows.map((op) => op.key))].map((k) => JSON.stringify(k)).join(',')}])`;
+  /** Profile ids for each operation's identifier; operations without a profile get none. */
+  private async lookup(field: KlaviyoIdField, rows: Operation[], ids: Map<Operation, string[]>, ctx: DeliveryContext): Promise<Verdict> {
+    const byValue = new Map<string, Operation[]>();
+    for (const op of rows) {
+      const v = norm(field, identifierOf(op)!.value);
+      byValue.set(v, [...(byValue.get(v) ?? []), op]);
+    }
+    const values = [...new Set(rows.map((op) => identifierOf(op)!.value))];
+    const filter = `any(${field},[${values.map((v) => JSON.stringify(v)).join(',')}])`;
     const query = new URLSearchParams({ filter, 'page[size]': String(LOOKUP_SIZE), 'fields[profile]': field });
     let url: string | undefined = `${this.s.baseUrl}/api/profiles?${query}`;
     for (let page = 0; url && page < 20; page++) {
@@ -176,7 +193,7 @@ class KlaviyoDestination implements Destination {
       for (const p of body.data ?? []) {
         const v = p.attributes?.[field];
         if (!p.id || typeof v !== 'string') continue;
-        for (const op of byKey.get(norm(field, v)) ?? []) ids.set(op, [...(ids.get(op) ?? []), p.id]);
+        for (const op of byValue.get(norm(field, v)) ?? []) ids.set(op, [...(ids.get(op) ?? []), p.id]);
       }
       // The key goes with every request, so only pages on Klaviyo's own origin are followed.
       const next = body.links?.next;

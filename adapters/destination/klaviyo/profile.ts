@@ -6,6 +6,7 @@
 
 /** Profile attributes Klaviyo has at the top level; any other field is a custom property. */
 const TOP_LEVEL = new Set(['email', 'phone_number', 'external_id', 'first_name', 'last_name', 'organization', 'title', 'image']);
+const IDENTIFIERS = new Set(['email', 'phone_number', 'external_id']);
 const LOCATION = new Set(['address1', 'address2', 'city', 'country', 'region', 'zip', 'timezone', 'latitude', 'longitude', 'ip']);
 
 export interface ProfileResource {
@@ -34,20 +35,20 @@ export function withoutNulls(v: unknown): unknown {
  * Field names: a standard attribute (`email`, `first_name`…), a location part (`city` or
  * `location.city`), `properties.<name>`, or anything else, which becomes a custom property.
  */
-export function toProfile(fields: Record<string, unknown>, idField: string, key: string): ProfileResource {
+export function toProfile(fields: Record<string, unknown>): ProfileResource {
   const attributes: Record<string, unknown> = {};
   const location: Record<string, unknown> = {};
   const properties: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(fields)) {
     const value = withoutNulls(raw);
     if (value === undefined) continue;
-    if (TOP_LEVEL.has(name)) attributes[name] = value;
+    if (IDENTIFIERS.has(name)) attributes[name] = String(value);
+    else if (TOP_LEVEL.has(name)) attributes[name] = value;
     else if (name.startsWith('location.')) location[name.slice('location.'.length)] = value;
     else if (LOCATION.has(name)) location[name] = value;
     else if (name.startsWith('properties.')) properties[name.slice('properties.'.length)] = value;
     else properties[name] = value;
   }
-  attributes[idField] = key;
   if (Object.keys(location).length) attributes.location = location;
   if (Object.keys(properties).length) attributes.properties = properties;
   return { type: 'profile', attributes };
