@@ -21,7 +21,12 @@ afterEach(async () => {
 
 const destination = (extra: Record<string, unknown> = {}) =>
   factory.create({ type: 'braze', api_key: KEY, rest_endpoint: server.url, ...extra }, '/tmp');
-const op = (kind: Operation['op'], key: string, fields: Record<string, unknown> = {}): Operation => ({ op: kind, key, fields });
+// The sync key is the warehouse row's key; Braze identifies users by the mapped external_id or email.
+const op = (kind: Operation['op'], externalId: string, fields: Record<string, unknown> = {}): Operation => ({
+  op: kind,
+  key: `pk:${externalId}`,
+  fields: { external_id: externalId, ...fields },
+});
 const trackCalls = () => server.requests.filter((r) => r.path === '/users/track');
 
 describe('braze upsert', () => {
@@ -32,8 +37,8 @@ describe('braze upsert', () => {
       ctx,
     );
     expect(out).toEqual([
-      { key: 'u1', status: 'ok' },
-      { key: 'u2', status: 'ok' },
+      { key: 'pk:u1', status: 'ok' },
+      { key: 'pk:u2', status: 'ok' },
     ]);
     expect(server.user({ external_id: 'u1' })).toEqual({
       external_id: 'u1',
@@ -48,9 +53,24 @@ describe('braze upsert', () => {
     expect(call.method).toBe('POST');
   });
 
-  it('can match on email instead of external_id', async () => {
-    await destination({ id_field: 'email' }).send([op('upsert', 'ada@example.com', { first_name: 'Ada' })], ctx);
-    expect(server.user({ email: 'ada@example.com' })).toEqual({ external_id: undefined, email: 'ada@example.com', attributes: { first_name: 'Ada' } });
+  it('identifies by email when no external_id is mapped; rows with neither are rejected unsent', async () => {
+    const out = await destination().send(
+      [
+        { op: 'upsert', key: 'row-1', fields: { email: 'ada@example.com', first_name: 'Ada' } },
+        { op: 'upsert', key: 'row-2', fields: { external_id: 42, email: null, first_name: 'Num' } },
+        { op: 'upsert', key: 'row-3', fields: { external_id: null, email: null, first_name: 'Nobody' } },
+      ],
+      ctx,
+    );
+    expect(out).toEqual([
+      { key: 'row-1', status: 'ok' },
+      { key: 'row-2', status: 'ok' },
+      { key: 'row-3', status: 'rejected', reason: 'no external_id or email value to identify the Braze user' },
+    ]);
+    expect(server.user({ email: 'ada@example.com' })).toEqual({ email: 'ada@example.com', attributes: { first_name: 'Ada' } });
+    // Identifiers go as strings, and a null identifier is left out rather than sent.
+    expect(server.user({ external_id: '42' })!.attributes).toEqual({ first_name: 'Num' });
+    expect((trackCalls()[0].body as { attributes: unknown[] }).attributes).toHaveLength(2);
   });
 
   it('keeps to 75 attribute objects per request, or batch_size when smaller', async () => {
@@ -82,9 +102,9 @@ describe('braze partial failures', () => {
       ctx,
     );
     expect(out).toEqual([
-      { key: 'u1', status: 'ok' },
-      { key: 'u2', status: 'rejected', reason: 'Invalid email address: not-an-email' },
-      { key: 'u3', status: 'ok' },
+      { key: 'pk:u1', status: 'ok' },
+      { key: 'pk:u2', status: 'rejected', reason: 'Invalid email address: not-an-email' },
+      { key: 'pk:u3', status: 'ok' },
     ]);
     expect(trackCalls()).toHaveLength(1);
     expect(server.state.users.map((u) => u.external_id)).toEqual(['u1', 'u3']);
@@ -92,7 +112,7 @@ describe('braze partial failures', () => {
 
   it('a request refused as a whole (400) rejects its rows with the reason', async () => {
     const out = await destination().send([op('upsert', 'u1', { email: 'nope' })], ctx);
-    expect(out).toEqual([{ key: 'u1', status: 'rejected', reason: 'Invalid email address: nope' }]);
+    expect(out).toEqual([{ key: 'pk:u1', status: 'rejected', reason: 'Invalid email address: nope' }]);
     expect(server.state.users).toHaveLength(0);
   });
 });
@@ -155,7 +175,7 @@ describe('braze errors the engine acts on', () => {
     await expect(d.send(one, ctx)).rejects.toBeInstanceOf(RetryableBatchError);
     server.inject({ kind: 'delay', ms: 2000 });
     await expect(d.send(one, ctx)).rejects.toBeInstanceOf(RetryableBatchError);
-    expect(await d.send(one, ctx)).toEqual([{ key: 'u1', status: 'ok' }]);
+    expect(await d.send(one, ctx)).toEqual([{ key: 'pk:u1', status: 'ok' }]);
     expect(server.user({ external_id: 'u1' })!.attributes).toEqual({ first_name: 'Ada' });
   });
 });
@@ -169,10 +189,11 @@ describe('braze validateConfig', () => {
       api_key: 'secret-key-value',
       rest_endpoint: 'rest.iad-01.braze.com',
       batch_size: 76,
-      id_field: 'phone',
       audience_attribute: { name: 'segments' },
+      rest_endpoit: 'https://x',
     });
-    expect(problems.map(([k]) => k)).toEqual(['rest_endpoint', 'id_field', 'audience_attribute', 'batch_size']);
+    expect(problems.map(([k]) => k)).toEqual(['rest_endpoint', 'audience_attribute', 'batch_size', 'rest_endpoit']);
+    expect(factory.validateConfig({ api_key: '${env:BRAZE_KEY}', rest_endpoint: '${env:BRAZE_ENDPOINT}' })).toEqual([]);
     expect(problems.find(([k]) => k === 'batch_size')![1]).toMatch(/at most 75/);
     expect(JSON.stringify(problems)).not.toContain('secret-key-value');
     expect(factory.validateConfig({ api_key: 'k', rest_endpoint: 'https://x', audience_attribute: 42 })).toEqual([['audience_attribute', expect.any(String)]]);

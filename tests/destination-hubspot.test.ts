@@ -160,8 +160,8 @@ describe('hubspot audience', () => {
       { key: 'pk:dee@example.com', status: 'ok' },
     ]);
     expect(listEmails()).toEqual(['ada@example.com', 'cy@example.com', 'dee@example.com']);
-    // The contact stays in the CRM: removal is list membership only.
-    expect(server.find('contacts', 'email', 'bob@example.com')).toBeDefined();
+    // The contact stays in the CRM, untouched: removal is list membership only.
+    expect(server.find('contacts', 'email', 'bob@example.com')?.properties).toEqual({ email: 'bob@example.com' });
     const membership = server.requests.filter((r) => r.path === '/crm/v3/lists/42/memberships/add-and-remove');
     expect(membership).toHaveLength(2);
     expect(membership.every((r) => r.method === 'PUT')).toBe(true);

@@ -22,7 +22,13 @@ afterEach(async () => {
 
 const destination = (extra: Record<string, unknown> = {}) =>
   factory.create({ type: 'klaviyo', api_key: KEY, base_url: server.url, ...extra }, '/tmp');
-const op = (kind: Operation['op'], key: string, fields: Record<string, unknown> = {}): Operation => ({ op: kind, key, fields });
+// The sync key is the warehouse row's key; Klaviyo identifies profiles by the mapped email,
+// phone_number or external_id.
+const op = (kind: Operation['op'], email: string, fields: Record<string, unknown> = {}): Operation => ({
+  op: kind,
+  key: `pk:${email}`,
+  fields: { email, ...fields },
+});
 const imports = () => server.requests.filter((r) => r.path === '/api/profile-bulk-import-jobs');
 const jobSize = (r: { body: unknown }) => (r.body as { data: { attributes: { profiles: { data: unknown[] } } } }).data.attributes.profiles.data.length;
 
@@ -33,8 +39,8 @@ describe('klaviyo upsert', () => {
       ctx,
     );
     expect(out).toEqual([
-      { key: 'ada@example.com', status: 'ok' },
-      { key: 'bob@example.com', status: 'ok' },
+      { key: 'pk:ada@example.com', status: 'ok' },
+      { key: 'pk:bob@example.com', status: 'ok' },
     ]);
     expect(server.find('email', 'ada@example.com')!.attributes).toEqual({
       email: 'ada@example.com',
@@ -53,7 +59,7 @@ describe('klaviyo upsert', () => {
     const d = destination();
     await d.send([op('upsert', 'ada@example.com', { first_name: 'Ada', tier: 'gold', nested: { a: 1, b: 2 } })], ctx);
     const out = await d.send([op('upsert', 'ada@example.com', { first_name: null, tier: 'silver', nested: { a: null, b: 3 }, city: null })], ctx);
-    expect(out).toEqual([{ key: 'ada@example.com', status: 'ok' }]);
+    expect(out).toEqual([{ key: 'pk:ada@example.com', status: 'ok' }]);
     expect(JSON.stringify(imports()[1].body)).not.toContain('null');
     expect(server.find('email', 'ada@example.com')!.attributes).toEqual({
       email: 'ada@example.com',
@@ -62,10 +68,23 @@ describe('klaviyo upsert', () => {
     });
   });
 
-  it('uses the configured revision and identifier field', async () => {
-    await destination({ revision: '2025-01-15', id_field: 'external_id' }).send([op('upsert', 'cust-1', { email: 'ada@example.com' })], ctx);
+  it('uses the configured revision; identifies by any mapped identifier; rows with none are rejected unsent', async () => {
+    const out = await destination({ revision: '2025-01-15' }).send(
+      [
+        { op: 'upsert', key: 'row-1', fields: { external_id: 1001, first_name: 'Ext' } },
+        { op: 'upsert', key: 'row-2', fields: { phone_number: '+447700900123', email: null } },
+        { op: 'upsert', key: 'row-3', fields: { email: null, first_name: 'Nobody' } },
+      ],
+      ctx,
+    );
+    expect(out).toEqual([
+      { key: 'row-1', status: 'ok' },
+      { key: 'row-2', status: 'ok' },
+      { key: 'row-3', status: 'rejected', reason: 'no email, phone_number, external_id value to identify the Klaviyo profile' },
+    ]);
     expect(imports()[0].headers.revision).toBe('2025-01-15');
-    expect(server.find('external_id', 'cust-1')!.attributes.email).toBe('ada@example.com');
+    expect(server.find('external_id', '1001')!.attributes).toEqual({ external_id: '1001', first_name: 'Ext' });
+    expect(server.find('phone_number', '+447700900123')!.attributes).toEqual({ phone_number: '+447700900123' });
   });
 
   it('keeps to 10,000 profiles per job, or batch_size when smaller', async () => {
@@ -103,9 +122,9 @@ describe('klaviyo partial failures', () => {
   it('a 400 pointing at a profile rejects that row with the detail; the others are resent and imported', async () => {
     const out = await destination().send([op('upsert', 'ok1@example.com'), op('upsert', 'not-an-email'), op('upsert', 'ok2@example.com', { phone_number: '12345' })], ctx);
     expect(out).toEqual([
-      { key: 'ok1@example.com', status: 'ok' },
-      { key: 'not-an-email', status: 'rejected', reason: 'Invalid email address' },
-      { key: 'ok2@example.com', status: 'rejected', reason: expect.stringMatching(/Invalid phone number/) },
+      { key: 'pk:ok1@example.com', status: 'ok' },
+      { key: 'pk:not-an-email', status: 'rejected', reason: 'Invalid email address' },
+      { key: 'pk:ok2@example.com', status: 'rejected', reason: expect.stringMatching(/Invalid phone number/) },
     ]);
     expect([...server.state.profiles.values()].map((p) => p.attributes.email)).toEqual(['ok1@example.com']);
     expect(imports()).toHaveLength(2);
@@ -162,6 +181,19 @@ describe('klaviyo audience', () => {
     expect(server.members('LIST1')).toEqual([]);
   });
 
+  it('removes profiles identified by external_id or phone number', async () => {
+    const d = destination({ list_id: 'LIST1' });
+    const byExternal: Operation = { op: 'add', key: 'row-1', fields: { external_id: 'c-1' } };
+    const byPhone: Operation = { op: 'add', key: 'row-2', fields: { phone_number: '+447700900123' } };
+    await d.send([byExternal, byPhone], ctx);
+    expect(server.state.lists.get('LIST1')!.size).toBe(2);
+    const out = await d.send([{ ...byExternal, op: 'remove' }, { ...byPhone, op: 'remove' }], ctx);
+    expect(out.map((o) => o.status)).toEqual(['ok', 'ok']);
+    expect(server.state.lists.get('LIST1')!.size).toBe(0);
+    const filters = server.requests.filter((r) => r.path === '/api/profiles').map((r) => r.query.get('filter'));
+    expect(filters).toEqual(['any(phone_number,["+447700900123"])', 'any(external_id,["c-1"])']);
+  });
+
   it('a missing list is fatal', async () => {
     await expect(destination({ list_id: 'NOPE' }).send([op('add', 'ada@example.com')], ctx)).rejects.toBeInstanceOf(FatalDestinationError);
   });
@@ -197,7 +229,7 @@ describe('klaviyo errors the engine acts on', () => {
     await expect(d.send(one, ctx)).rejects.toBeInstanceOf(RetryableBatchError);
     server.inject({ kind: 'delay', ms: 2000 });
     await expect(d.send(one, ctx)).rejects.toBeInstanceOf(RetryableBatchError);
-    expect(await d.send(one, ctx)).toEqual([{ key: 'ada@example.com', status: 'ok' }]);
+    expect(await d.send(one, ctx)).toEqual([{ key: 'pk:ada@example.com', status: 'ok' }]);
     expect(server.find('email', 'ada@example.com')!.attributes.first_name).toBe('Ada');
   });
 
@@ -220,11 +252,10 @@ describe('klaviyo validateConfig', () => {
       api_key: 'pk_secret_value',
       revision: new Date('2024-10-15'),
       list_id: '',
-      id_field: 'phone',
       batch_size: 10_001,
       requests_per_secnd: 2,
     });
-    expect(problems.map(([k]) => k)).toEqual(['revision', 'list_id', 'id_field', 'batch_size', 'requests_per_secnd']);
+    expect(problems.map(([k]) => k)).toEqual(['revision', 'list_id', 'batch_size', 'requests_per_secnd']);
     expect(problems.find(([k]) => k === 'batch_size')![1]).toMatch(/at most 10000/);
     expect(problems.find(([k]) => k === 'revision')![1]).toMatch(/in quotes/);
     expect(JSON.stringify(problems)).not.toContain('pk_secret_value');

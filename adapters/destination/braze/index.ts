@@ -98,7 +98,10 @@ class BrazeDestination implements Destination {
     } else {
       for (const [name, value] of Object.entries(op.fields)) obj[name] = attributeValue(value);
       // Braze identifiers are strings; one that is null is not sent, as it cannot be unset.
-      for (const f of ID_FIELDS) present(f) ? (obj[f] = String(op.fields[f])) : delete obj[f];
+      for (const f of ID_FIELDS) {
+        if (present(f)) obj[f] = String(op.fields[f]);
+        else delete obj[f];
+      }
     }
     if (audience && (op.op === 'add' || op.op === 'remove')) {
       obj[audience.name] = audience.kind === 'boolean' ? op.op === 'add' : { [op.op]: [audience.value] };
