@@ -256,3 +256,29 @@ describe('crash recovery', () => {
     }
   }, 240_000);
 });
+
+describe('cdp serve', () => {
+  it('runs cron-scheduled syncs and stops gracefully on SIGTERM', async () => {
+    const server = await startWebhookServer({ delayMs: 30 });
+    const dir = project(duckdbTarget(), server.url);
+    writeFiles(dir, { 'syncs/to_hook.yml': 'name: to_hook\nsource: { model: audience }\nkey: member_id\ndestination: hook\nmode: audience\nfields: { email: email, name: name }\nschedule: { cron: "* * * * * *" }\n' });
+    try {
+      await build(dir);
+      const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', '--project-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      for (let i = 0; i < 150 && !out.includes('OK    to_hook'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain('serving 1 scheduled sync: to_hook (* * * * * *)');
+      expect(out).toContain('OK    to_hook: 100 added');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).toContain('stopped');
+      expectState(server, people(100));
+    } finally {
+      await server.close();
+      removeProject(dir);
+    }
+  }, 60_000);
+});

@@ -177,6 +177,7 @@ class KlaviyoDestination implements Destination {
   private async lookup(field: KlaviyoIdField, rows: Operation[], ids: Map<Operation, string[]>, ctx: DeliveryContext): Promise<Verdict> {
     const byValue = new Map<string, Operation[]>();
     for (const op of rows) {
+      ids.delete(op); // a retried lookup starts over rather than adding to a partial one
       const v = norm(field, identifierOf(op)!.value);
       byValue.set(v, [...(byValue.get(v) ?? []), op]);
     }
