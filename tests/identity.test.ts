@@ -129,7 +129,10 @@ describe.each([duckdbTarget(), postgresTarget()])('identity graph on $name', (ta
     const ids = async () => withWarehouse(dir, async (wh) => Object.fromEntries(
       (await wh.query<{ record_key: string; profile_id: string }>('select record_key, profile_id from analytics.person_source_records')).map((r) => [r.record_key, r.profile_id])));
     const before = await ids();
-    expect((await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'] })).exitCode).toBe(0);
+    const again = await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'] });
+    expect(again.exitCode).toBe(0);
+    // Nothing changed: no record is normalised again.
+    expect(again.summary.results[0].details).toMatchObject({ reprocessed_records: 0, records: 17 });
     expect(await ids()).toEqual(before);
 
     // o4 carries Bob's phone and nobody@else.com: the profiles of c3 and o3 merge.
@@ -155,6 +158,17 @@ describe.each([duckdbTarget(), postgresTarget()])('identity graph on $name', (ta
       const rows = await wh.query("select old_profile_id, new_profile_id from analytics.person_merges where reason = 'split'");
       expect(rows).toEqual([{ old_profile_id: survivor, new_profile_id: split.o3 }]);
     });
+  });
+
+  it('processes only new and changed records incrementally, with the partition of a full rebuild', async () => {
+    writeFiles(dir, { 'seeds/orders.csv': `${ORDERS}o5,ann@acme.io,,2026-05-01 00:00:00\n` });
+    const incremental = await runCommand({ command: 'build', projectDir: dir, out: quiet });
+    expect(incremental.summary.results.find((r) => r.name === 'person_identity')!.details).toMatchObject({ reprocessed_records: 1, records: 18 });
+    const partitionIncremental = await withWarehouse(dir, (wh) => partition(wh));
+    const full = await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'], fullRefresh: true });
+    expect(full.summary.results[0].details).toMatchObject({ reprocessed_records: 18 });
+    expect(await withWarehouse(dir, (wh) => partition(wh))).toEqual(partitionIncremental);
+    expect(partitionIncremental).toContain('contacts:c1 contacts:c2 orders:o1 orders:o5');
   });
 
   it('gives the same partition with the sql engine', async () => {

@@ -272,7 +272,7 @@ class Compiler {
           relation: { schema, name: outputName(spec.entity, 'profiles') },
           config: { materialized: 'identity_graph', engine: spec.engine }, tags: ['identity', ...spec.tags], description: spec.description,
           columns: [], dependsOn: [...new Set(sources.map((s) => (s as ResolvedSource & { dep: string }).dep))],
-          identity: { spec, sources } satisfies IdentityNodeSpec,
+          identity: { spec, sources, stateSchema: this.project.config.stateSchema } satisfies IdentityNodeSpec,
         };
         if (!this.claimName(node)) return;
         this.graph.add(node);

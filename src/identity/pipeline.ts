@@ -2,7 +2,9 @@
  * The identity pipeline, step by step, as SQL run in the warehouse (docs/identity.md).
  * Only integer edge pairs ever leave the warehouse (with the local component engine).
  */
+import { createHash } from 'node:crypto';
 import { CdpError, EXIT_FAILURE } from '../errors.js';
+import { ensureSchema } from '../materializations/swap.js';
 import type { Dialect, Relation, Warehouse } from '../warehouse/types.js';
 import { blockedSql } from './blocklist.js';
 import { engineFor, type ComponentStats, type EngineName } from './components.js';
@@ -23,12 +25,18 @@ export interface PipelineContext {
   sources: ResolvedSource[];
   /** Schema for outputs and scratch tables. */
   schema: string;
+  /** Schema for the framework's own tables (the normalisation cache); default: `schema`. */
+  stateSchema?: string;
+  /** Ignore the cache and normalise every record again. */
+  fullRefresh?: boolean;
 }
 
 export interface PipelineStats {
   engine: EngineName;
   records: number;
   raw_identifiers: number;
+  /** Records whose identifiers were normalised in this run (the rest came from the cache). */
+  reprocessed_records?: number;
   empty_values: number;
   edges: number;
   rejected: Record<string, number>;
@@ -53,6 +61,10 @@ export class IdentityPipeline {
 
   get wh(): Warehouse {
     return this.ctx.wh;
+  }
+
+  private get stateSchema(): string {
+    return this.ctx.stateSchema ?? this.ctx.schema;
   }
 
   /** A scratch table of this run. */
@@ -99,19 +111,40 @@ export class IdentityPipeline {
       `select source, record_key, updated_at, row_number() over (order by source, record_key) as rec_id from ${this.rel(recRaw)}`);
     stats.records = await this.count(`select 1 from ${this.rel(records)}`);
 
+    // Incremental: identifiers are normalised again only for records that are new or changed
+    // since the last run (or all of them when the spec changed or on --full-refresh); the
+    // rest come from the cache. Normalisation is per value, so the result equals a rebuild.
+    const hashes = await this.create(this.work('rec_hash'), sources.map((s) =>
+      `select ${this.lit(s.name)} as source, ${this.d.cast(this.q(s.key), 'text')} as record_key, ` +
+      `${this.d.sha256(this.d.jsonObject(Object.values(s.ids).sort().map((c): [string, string] => [c, this.d.cast(this.q(c), 'text')])))} as rec_hash from ${this.rel(s.relation)}`).join('\nunion all\n'));
+    const cache = this.cacheTables();
+    const specHash = createHash('sha256').update(JSON.stringify({ types: spec.idTypes, sources: sources.map((s) => [s.name, s.ids]), v: 1 })).digest('hex');
+    const useCache = !this.ctx.fullRefresh && (await this.cacheMatches(specHash));
+    const changed = await this.create(this.work('changed'), useCache
+      ? `select h.source, h.record_key from ${this.rel(hashes)} h left join ${this.rel(cache.hashes)} c on c.source = h.source and c.record_key = h.record_key where c.rec_hash is null or c.rec_hash <> h.rec_hash`
+      : `select source, record_key from ${this.rel(hashes)}`);
+    stats.reprocessed_records = await this.count(`select 1 from ${this.rel(changed)}`);
+
     const raw = await this.create(this.work('raw'), sources.flatMap((s) => Object.entries(s.ids).map(([type, column]) =>
       `select ${this.lit(s.name)} as source, ${this.d.cast(this.q(s.key), 'text')} as record_key, ${this.lit(type)} as id_type, ` +
-      `${this.lit(column)} as column_name, ${this.d.cast(this.q(column), 'text')} as raw_value from ${this.rel(s.relation)}`)).join('\nunion all\n'));
+      `${this.lit(column)} as column_name, ${this.d.cast(this.q(column), 'text')} as raw_value from ${this.rel(s.relation)} s\n` +
+      `where exists (select 1 from ${this.rel(changed)} c where c.source = ${this.lit(s.name)} and c.record_key = ${this.d.cast(`s.${this.q(s.key)}`, 'text')})`)).join('\nunion all\n'));
     stats.raw_identifiers = await this.count(`select 1 from ${this.rel(raw)}`);
     stats.empty_values = await this.count(`select 1 from ${this.rel(raw)} where ${isEmptySql('raw_value')}`);
 
     const perType = spec.idTypes.map((t) => {
       const v = normalizeSql(t.normalizer, 'raw_value', t.options, this.d);
       return `select source, record_key, id_type, column_name, raw_value, id_value,\n` +
-        `  case when id_value is null then 'invalid' when ${blockedSql('id_value', t.name, t.normalizer, t.blocklist, this.d, spec.blocklistDefaults)} then 'blocklist' end as reason\n` +
+        `  case when id_value is null then 'invalid' when ${blockedSql('id_value', t.name, t.normalizer, t.blocklist, this.d, spec.blocklistDefaults, t.options)} then 'blocklist' end as reason\n` +
         `from (select source, record_key, id_type, column_name, raw_value, ${v} as id_value from ${this.rel(raw)} where id_type = ${this.lit(t.name)} and not (${isEmptySql('raw_value')})) as n`;
     });
-    const normalised = await this.create(this.work('norm'), perType.join('\nunion all\n'));
+    const reused = useCache
+      ? `\nunion all\nselect n.source, n.record_key, n.id_type, n.column_name, n.raw_value, n.id_value, n.reason from ${this.rel(cache.norm)} n\n` +
+        `where exists (select 1 from ${this.rel(hashes)} h where h.source = n.source and h.record_key = n.record_key)\n` +
+        `and not exists (select 1 from ${this.rel(changed)} c where c.source = n.source and c.record_key = n.record_key)`
+      : '';
+    const normalised = await this.create(this.work('norm'), perType.join('\nunion all\n') + reused);
+    await this.saveCache(hashes, normalised, specHash);
 
     // Degree caps: identifiers that co-occur with too many values of another type are shared.
     const capCase = `case a.id_type ${spec.idTypes.map((t) => `when ${this.lit(t.name)} then ${t.maxDegree}`).join(' ')} end`;
@@ -124,6 +157,31 @@ export class IdentityPipeline {
       `  coalesce(n.reason, case when s.id_value is not null then 'degree_cap' end) as reason\n` +
       `from ${this.rel(normalised)} n left join ${this.rel(shared)} s on s.id_type = n.id_type and s.id_value = n.id_value`);
     return { records, classified };
+  }
+
+  private cacheTables(): { hashes: Relation; norm: Relation; meta: Relation } {
+    const base = `${this.ctx.spec.entity}_identity_cache`;
+    const rel = (suffix: string): Relation => ({ schema: this.stateSchema, name: `${base}_${suffix}` });
+    return { hashes: rel('hashes'), norm: rel('norm'), meta: rel('meta') };
+  }
+
+  private async cacheMatches(specHash: string): Promise<boolean> {
+    const c = this.cacheTables();
+    const present = new Set((await this.ctx.wh.relations(this.stateSchema)).map((r) => r.name));
+    if (![c.hashes, c.norm, c.meta].every((r) => present.has(r.name))) return false;
+    const [row] = await this.ctx.wh.query<{ spec_hash: string }>(`select spec_hash from ${this.rel(c.meta)}`);
+    return row?.spec_hash === specHash;
+  }
+
+  /** The cache only saves work: losing it (or a stale one after a failed run) costs a full pass, never a wrong result. */
+  private async saveCache(hashes: Relation, normalised: Relation, specHash: string): Promise<void> {
+    const c = this.cacheTables();
+    const wh = this.ctx.wh;
+    await ensureSchema(wh, this.stateSchema);
+    for (const r of [c.hashes, c.norm, c.meta]) await wh.execute(this.d.drop(r, 'table'));
+    await wh.execute(this.d.createTableAs(c.hashes, `select source, record_key, rec_hash from ${this.rel(hashes)}`));
+    await wh.execute(this.d.createTableAs(c.norm, `select source, record_key, id_type, column_name, raw_value, id_value, reason from ${this.rel(normalised)}`));
+    await wh.execute(this.d.createTableAs(c.meta, `select ${this.lit(specHash)} as spec_hash`));
   }
 
   private async assertKeys(recRaw: Relation): Promise<void> {

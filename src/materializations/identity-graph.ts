@@ -14,6 +14,7 @@ import { ensureSchema, replaceAllAtomically, stagingRelation } from './swap.js';
 export interface IdentityNodeSpec {
   spec: IdentitySpec;
   sources: ResolvedSource[];
+  stateSchema: string;
 }
 
 /** A source's columns are only known once its model is built, so they are checked here, before any work. */
@@ -51,10 +52,10 @@ export const identityGraph: Materialization = {
     const target = (o: IdentityOutput): Relation => ({ schema, name: outputName(spec.entity, o) });
     const staging = (o: IdentityOutput): Relation => stagingRelation(target(o), 'tmp');
     const stats: PipelineStats = {
-      engine: 'local', records: 0, raw_identifiers: 0, empty_values: 0, edges: 0, rejected: {}, component_runs: 0, rounds: 0,
+      engine: 'local', records: 0, raw_identifiers: 0, reprocessed_records: 0, empty_values: 0, edges: 0, rejected: {}, component_runs: 0, rounds: 0,
       largest_profile: 0, profiles: 0, unresolved_limit_violations: 0,
     };
-    const p = new IdentityPipeline({ wh, spec, sources, schema });
+    const p = new IdentityPipeline({ wh, spec, sources, schema, stateSchema: ident.stateSchema, fullRefresh: ctx.fullRefresh });
     try {
       const { records, classified } = await p.extract(stats);
       const resolved = await p.resolve(records, classified, stats);
@@ -68,7 +69,7 @@ export const identityGraph: Materialization = {
       const rejected = Object.entries(stats.rejected).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
       return {
         rows: out.profiles,
-        message: `${out.profiles} profiles from ${stats.records} records; ${stats.edges} edges, engine ${stats.engine} (${stats.rounds} round${stats.rounds === 1 ? '' : 's'}), largest ${out.largest} records; rejected: ${rejected}; ${out.merged} merged, ${out.split} split`,
+        message: `${out.profiles} profiles from ${stats.records} records (${stats.reprocessed_records} new or changed); ${stats.edges} edges, engine ${stats.engine} (${stats.rounds} round${stats.rounds === 1 ? '' : 's'}), largest ${out.largest} records; rejected: ${rejected}; ${out.merged} merged, ${out.split} split`,
         details: { ...stats, merged: out.merged, split: out.split },
       };
     } catch (err) {

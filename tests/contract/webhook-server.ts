@@ -29,9 +29,9 @@ export async function startWebhookServer(opts: { secret?: string; maxBatch?: num
   const requests: { batchId: string; size: number }[] = [];
   const problems: string[] = [];
   const take = <K extends Fault['kind']>(kind: K): Extract<Fault, { kind: K }> | undefined => {
-    const f = faults.find((x) => x.kind === kind && x.times > 0) as Extract<Fault, { kind: K }> | undefined;
+    const f = faults.find((x) => x.kind === kind && x.times > 0);
     if (f) f.times--;
-    return f;
+    return f as Extract<Fault, { kind: K }> | undefined;
   };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -71,9 +71,9 @@ export async function startWebhookServer(opts: { secret?: string; maxBatch?: num
       // Row faults fire on the request that carries their keys, whatever the arrival order.
       const keysHere = new Set(body.operations.map((o) => o.key));
       const rowFault = <K extends 'reject' | 'retry_rows'>(kind: K) => {
-        const f = faults.find((x) => x.kind === kind && x.times > 0 && (x as { keys: string[] }).keys.some((k) => keysHere.has(k))) as Extract<Fault, { kind: K }> | undefined;
+        const f = faults.find((x) => x.kind === kind && x.times > 0 && (x as { keys: string[] }).keys.some((k) => keysHere.has(k)));
         if (f) f.times--;
-        return f;
+        return f as Extract<Fault, { kind: K }> | undefined;
       };
       const rejected = rowFault('reject');
       const retried = rowFault('retry_rows');
