@@ -5,8 +5,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { factory } from '../adapters/destination/braze/index.js';
-import { FatalDestinationError, RetryableBatchError, type DeliveryContext, type Operation } from '../src/destination/types.js';
+import { FatalDestinationError, type DeliveryContext, type Operation } from '../src/destination/types.js';
 import { OBJECT_LIMIT, startBrazeServer, type BrazeServer } from './contract/braze-server.js';
+import { expectTransportFaultsRetryable } from './helpers/destination.js';
 
 const KEY = 'braze-test-key';
 const ctx: DeliveryContext = { sync: 'vip_to_braze', runId: 'run-1', batchId: 'b-1', signal: new AbortController().signal };
@@ -163,18 +164,7 @@ describe('braze errors the engine acts on', () => {
 
   it('429 is retryable with Retry-After; 5xx, resets and timeouts are retryable; the next attempt succeeds', async () => {
     const d = destination({ timeout_ms: 300 });
-    server.inject({ kind: 'status', status: 429, retryAfter: '3' });
-    const limited = await d.send(one, ctx).catch((e: unknown) => e);
-    expect(limited).toBeInstanceOf(RetryableBatchError);
-    expect((limited as RetryableBatchError).retryAfterMs).toBe(3000);
-    for (const status of [500, 503]) {
-      server.inject({ kind: 'status', status });
-      await expect(d.send(one, ctx)).rejects.toBeInstanceOf(RetryableBatchError);
-    }
-    server.inject({ kind: 'reset' });
-    await expect(d.send(one, ctx)).rejects.toBeInstanceOf(RetryableBatchError);
-    server.inject({ kind: 'delay', ms: 2000 });
-    await expect(d.send(one, ctx)).rejects.toBeInstanceOf(RetryableBatchError);
+    await expectTransportFaultsRetryable(server, () => d.send(one, ctx), { header: '3', ms: 3000 });
     expect(await d.send(one, ctx)).toEqual([{ key: 'pk:u1', status: 'ok' }]);
     expect(server.user({ external_id: 'u1' })!.attributes).toEqual({ first_name: 'Ada' });
   });

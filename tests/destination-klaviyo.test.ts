@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { factory } from '../adapters/destination/klaviyo/index.js';
 import { FatalDestinationError, RetryableBatchError, type DeliveryContext, type Operation } from '../src/destination/types.js';
 import { JOB_LIMIT, startKlaviyoServer, type KlaviyoServer } from './contract/klaviyo-server.js';
+import { expectTransportFaultsRetryable } from './helpers/destination.js';
 
 const KEY = 'pk_test_key';
 const ctx: DeliveryContext = { sync: 'vip_to_klaviyo', runId: 'run-1', batchId: 'b-1', signal: new AbortController().signal };
@@ -217,18 +218,7 @@ describe('klaviyo errors the engine acts on', () => {
 
   it('429 is retryable with Retry-After; 5xx, resets and timeouts are retryable; the next attempt succeeds', async () => {
     const d = destination({ timeout_ms: 300 });
-    server.inject({ kind: 'status', status: 429, retryAfter: '12' });
-    const limited = await d.send(one, ctx).catch((e: unknown) => e);
-    expect(limited).toBeInstanceOf(RetryableBatchError);
-    expect((limited as RetryableBatchError).retryAfterMs).toBe(12_000);
-    for (const status of [500, 503]) {
-      server.inject({ kind: 'status', status });
-      await expect(d.send(one, ctx)).rejects.toBeInstanceOf(RetryableBatchError);
-    }
-    server.inject({ kind: 'reset' });
-    await expect(d.send(one, ctx)).rejects.toBeInstanceOf(RetryableBatchError);
-    server.inject({ kind: 'delay', ms: 2000 });
-    await expect(d.send(one, ctx)).rejects.toBeInstanceOf(RetryableBatchError);
+    await expectTransportFaultsRetryable(server, () => d.send(one, ctx), { header: '12', ms: 12_000 });
     expect(await d.send(one, ctx)).toEqual([{ key: 'pk:ada@example.com', status: 'ok' }]);
     expect(server.find('email', 'ada@example.com')!.attributes.first_name).toBe('Ada');
   });

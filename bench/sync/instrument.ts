@@ -98,35 +98,32 @@ export function timedDestination(inner: Destination, rec: Recorder): Destination
 
 /**
  * Samples RSS every few milliseconds. The kernel's high-water mark (maxRSS) is the headline;
- * samples show when memory peaks (plan vs delivery).
+ * the timed samples tell in which step (plan or delivery) memory peaks.
  */
 export class RssSampler {
-  private peakMb = 0;
+  private readonly samples: { at: number; mb: number }[] = [];
   private timer?: NodeJS.Timeout;
-  private readonly marks: { label: string; peakMb: number }[] = [];
-  private current = 0;
 
   start(intervalMs = 20): void {
+    this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
   }
 
   sample(): void {
-    const mb = process.memoryUsage.rss() / 2 ** 20;
-    this.peakMb = Math.max(this.peakMb, mb);
-    this.current = Math.max(this.current, mb);
+    this.samples.push({ at: performance.now(), mb: process.memoryUsage.rss() / 2 ** 20 });
   }
 
-  /** Closes a window: the peak seen since the previous mark is reported under `label`. */
-  mark(label: string): void {
-    this.sample();
-    this.marks.push({ label, peakMb: this.current });
-    this.current = 0;
-  }
-
-  stop(): { peakSampledMb: number; maxRssMb: number; windows: { label: string; peakMb: number }[] } {
+  stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.sample();
-    return { peakSampledMb: this.peakMb, maxRssMb: process.resourceUsage().maxRSS / 1024, windows: this.marks };
+  }
+
+  /** Highest sample taken between two performance.now() instants (all samples by default). */
+  peakMb(from = 0, to = Infinity): number {
+    return this.samples.filter((s) => s.at >= from && s.at <= to).reduce((m, s) => Math.max(m, s.mb), 0);
   }
 }
+
+/** The kernel's high-water mark of this process's resident memory, in MB. */
+export const maxRssMb = () => process.resourceUsage().maxRSS / 1024;

@@ -73,7 +73,7 @@ export function createDiffSourceSql(n: number): string[] {
   ];
 }
 
-/** What the previous run delivered, as the engine would have stored it (same field JSON and hash). */
-export function previousRowsSql(n: number, fieldsJson: string, hashOfFields: (expr: string) => string): string {
-  return `select key, ${hashOfFields('fields')} as row_hash, fields from (select profile_id as key, ${fieldsJson} as fields from (select ${memberColumns('i')} from range(${n}) t(i)))`;
+/** The rows the previous run delivered, with the fields JSON the engine would have stored. */
+export function previousRowsSql(n: number, fieldsJson: string): string {
+  return `select profile_id as key, email, first_name, ${fieldsJson} as fields from (select ${memberColumns('i')} from range(${n}) t(i))`;
 }

@@ -24,6 +24,8 @@ export interface ManifestNode {
   compiled_path?: string;
   /** SHA-256 of the compiled SQL; changes when the template, vars or env inputs change. */
   checksum?: string;
+  /** Generic tests only: their SQL (other nodes have a file at compiled_path). */
+  compiled_sql?: string;
   test?: GraphNode['test'];
 }
 
@@ -43,8 +45,13 @@ export function sqlFileOf(node: GraphNode): string {
   return node.path.endsWith('.sql') ? node.path : `${node.path}/${node.name}.sql`;
 }
 
+/**
+ * Models and singular tests get a file each; generic tests (thousands in a large project,
+ * each a few lines) carry their SQL in the manifest instead, which keeps compile fast.
+ */
 export function compiledPathOf(node: GraphNode): string | null {
-  return node.compiledSql === undefined ? null : `compiled/${sqlFileOf(node)}`;
+  if (node.compiledSql === undefined || node.test?.kind === 'generic') return null;
+  return `compiled/${sqlFileOf(node)}`;
 }
 
 export function buildManifest(compiled: CompiledProject): Manifest {
@@ -64,6 +71,7 @@ export function buildManifest(compiled: CompiledProject): Manifest {
       depends_on: n.dependsOn,
       compiled_path: compiledPathOf(n) ?? undefined,
       checksum: n.compiledSql === undefined ? undefined : sha256(n.compiledSql),
+      compiled_sql: n.test?.kind === 'generic' ? n.compiledSql : undefined,
       test: n.test,
     };
   }

@@ -2,7 +2,7 @@
  * The `destinations:` entry of a Braze destination: checks and defaults. Values of secret
  * keys never appear in a message, so a config error can be printed or logged safely.
  */
-import { closest, distance } from 'fastest-levenshtein';
+import { checkThroughput, checkTypos, isHttpUrl, isText, type ConfigProblems } from '../../../src/destination/config-checks.js';
 
 /** Braze's documented maximum attribute objects per /users/track request. */
 export const MAX_BATCH = 75;
@@ -38,28 +38,6 @@ const KNOWN = [
   'timeout_ms',
 ];
 
-const isText = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
-
-function isHttpUrl(v: unknown): v is string {
-  if (typeof v !== 'string') return false;
-  // A ${env:VAR} reference is checked once resolved, when the request is made.
-  if (v.includes('${env:')) return true;
-  try {
-    const u = new URL(v);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
-
-function checkInt(config: Record<string, unknown>, key: string, min: number, max: number, problems: [string, string][]): void {
-  const v = config[key];
-  if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isInteger(v)) problems.push([key, `${key} must be a whole number`]);
-  else if (v < min) problems.push([key, `${key} must be at least ${min}`]);
-  else if (v > max) problems.push([key, `${key} must be at most ${max} (the Braze limit)`]);
-}
-
 function parseAudience(v: unknown): AudienceAttribute | string {
   if (isText(v)) return { kind: 'boolean', name: v };
   if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
@@ -72,8 +50,8 @@ function parseAudience(v: unknown): AudienceAttribute | string {
   return 'audience_attribute must be a boolean attribute name, or {name, value} for an array attribute';
 }
 
-export function validateBrazeConfig(config: Record<string, unknown>): [string, string][] {
-  const problems: [string, string][] = [];
+export function validateBrazeConfig(config: Record<string, unknown>): ConfigProblems {
+  const problems: ConfigProblems = [];
   if (config.api_key === undefined) problems.push(['api_key', 'api_key is required (a REST API key with users.track permission)']);
   else if (!isText(config.api_key)) problems.push(['api_key', 'api_key must be a non-empty string']);
   if (config.rest_endpoint === undefined) problems.push(['rest_endpoint', 'rest_endpoint is required, e.g. https://rest.iad-01.braze.com']);
@@ -82,19 +60,8 @@ export function validateBrazeConfig(config: Record<string, unknown>): [string, s
     const parsed = parseAudience(config.audience_attribute);
     if (typeof parsed === 'string') problems.push(['audience_attribute', parsed]);
   }
-  checkInt(config, 'batch_size', 1, MAX_BATCH, problems);
-  checkInt(config, 'concurrency', 1, 64, problems);
-  checkInt(config, 'timeout_ms', 1, 600_000, problems);
-  const rps = config.requests_per_second;
-  if (rps !== undefined && !(typeof rps === 'number' && rps > 0)) {
-    problems.push(['requests_per_second', 'requests_per_second must be a positive number']);
-  }
-  for (const key of Object.keys(config)) {
-    if (KNOWN.includes(key)) continue;
-    // Only likely typos are reported: the engine may add keys of its own to the entry.
-    const near = closest(key, KNOWN);
-    if (distance(key, near) <= 2) problems.push([key, `unknown key ${key}; did you mean ${near}?`]);
-  }
+  checkThroughput(config, 'Braze', MAX_BATCH, problems);
+  checkTypos(config, KNOWN, problems);
   return problems;
 }
 

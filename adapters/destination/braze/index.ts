@@ -24,7 +24,7 @@ import {
   type RowOutcome,
 } from '../../../src/destination/types.js';
 import { brazeSettings, ID_FIELDS, validateBrazeConfig, type BrazeSettings } from './config.js';
-import { sendIsolating, type Verdict } from './isolate.js';
+import { sendIsolating, type Verdict } from '../../../src/destination/isolate.js';
 
 interface TrackBody {
   message?: string;
@@ -77,6 +77,8 @@ class BrazeDestination implements Destination {
     const ops = [...objects.keys()];
     for (let i = 0; i < ops.length; i += this.s.batchSize) {
       const chunk = ops.slice(i, i + this.s.batchSize);
+      // Braze refuses the whole request (400) when no object in it is usable; resending the
+      // usable ones lets them land in this run.
       const rejected = await sendIsolating(chunk, (rows) => this.track(rows.map((op) => objects.get(op)!), ctx));
       for (const [op, reason] of rejected) outcome.set(op, { key: op.key, status: 'rejected', reason });
     }

@@ -2,6 +2,7 @@
  * Google Ads connector settings: checked once (validateConfig) and read once (create).
  * Secrets are never quoted back in messages.
  */
+import { checkPositiveInt, checkPositiveNumber, checkSecret, checkUrl, type ConfigProblems } from '../../../src/destination/config-checks.js';
 import { DEFAULT_TIMEOUT_MS } from '../../../src/destination/http.js';
 
 /** Operations per addOperations request that we allow; Google caps a request at 100,000 identifiers. */
@@ -23,10 +24,8 @@ export interface GoogleAdsSettings {
   timeoutMs: number;
 }
 
-type Problems = [string, string][];
-
-export function checkGoogleAdsConfig(config: Record<string, unknown>): Problems {
-  const problems: Problems = [];
+export function checkGoogleAdsConfig(config: Record<string, unknown>): ConfigProblems {
+  const problems: ConfigProblems = [];
   checkNumericId(config, 'customer_id', problems, true);
   checkNumericId(config, 'user_list_id', problems, true);
   checkNumericId(config, 'login_customer_id', problems, false);
@@ -61,9 +60,6 @@ export function googleAdsSettings(config: Record<string, unknown>): GoogleAdsSet
   };
 }
 
-// The helpers below mirror the Meta connector's; each folder keeps its own copy so the
-// connectors stay independently loadable.
-
 /** Digits, with the dashes of the Google Ads UI's 123-456-7890 form dropped. */
 function idText(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
@@ -72,36 +68,11 @@ function idText(value: unknown): string | undefined {
   return /^\d+$/.test(v) ? v : undefined;
 }
 
-function checkNumericId(config: Record<string, unknown>, key: string, problems: Problems, required: boolean): void {
+function checkNumericId(config: Record<string, unknown>, key: string, problems: ConfigProblems, required: boolean): void {
   const value = config[key];
   if (value === undefined || value === null || value === '') {
     if (required) problems.push([key, `${key} is required`]);
   } else if (typeof value === 'number' && !Number.isSafeInteger(value)) {
     problems.push([key, `${key} is too long to be read exactly as a number; quote it in YAML`]);
   } else if (idText(value) === undefined) problems.push([key, `${key} must be a numeric id (digits, dashes allowed)`]);
-}
-
-function checkSecret(config: Record<string, unknown>, key: string, problems: Problems): void {
-  const value = config[key];
-  if (value === undefined || value === null || value === '') problems.push([key, `${key} is required`]);
-  else if (typeof value !== 'string' || value.trim() === '') problems.push([key, `${key} must be a non-empty string`]);
-}
-
-function checkUrl(config: Record<string, unknown>, key: string, problems: Problems): void {
-  const value = config[key];
-  if (value === undefined) return;
-  if (typeof value !== 'string' || !/^https?:\/\/[^/\s]+/.test(value)) problems.push([key, `${key} must be an http(s) URL`]);
-}
-
-function checkPositiveInt(config: Record<string, unknown>, key: string, problems: Problems, max?: number): void {
-  const value = config[key];
-  if (value === undefined) return;
-  if (!Number.isInteger(value) || (value as number) < 1) problems.push([key, `${key} must be a positive integer`]);
-  else if (max !== undefined && (value as number) > max) problems.push([key, `${key} must be at most ${max} (the platform's limit)`]);
-}
-
-function checkPositiveNumber(config: Record<string, unknown>, key: string, problems: Problems): void {
-  const value = config[key];
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) problems.push([key, `${key} must be a positive number`]);
 }

@@ -11,7 +11,7 @@
  *   exist is not in the list, so its removal counts as done.
  *
  * HubSpot takes plain text (nothing is hashed). A batch answered 207 names its failed inputs;
- * one refused with 400 is resent without the inputs it names (see isolate.ts).
+ * one refused with 400 is resent without the inputs it names (see src/destination/isolate.ts).
  */
 import { CdpError } from '../../../src/errors.js';
 import { request, type HttpResult } from '../../../src/destination/http.js';
@@ -25,7 +25,7 @@ import {
   type RowOutcome,
 } from '../../../src/destination/types.js';
 import { hubSpotSettings, MAX_BATCH, validateHubSpotConfig, type HubSpotSettings } from './config.js';
-import { sendIsolating, type Verdict } from './isolate.js';
+import { sendIsolating, type Verdict } from '../../../src/destination/isolate.js';
 
 interface HubSpotError {
   message?: string;

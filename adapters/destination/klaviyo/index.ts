@@ -13,8 +13,9 @@
  * Imports are asynchronous: Klaviyo answers 202 with a job id once it has accepted the job and
  * processes it later. Rows count as ok on acceptance; a profile that fails during processing
  * is not reported back here. A 400 names the invalid profiles by JSON pointer; those rows are
- * rejected and the rest resent (see isolate.ts). Null fields are dropped (profile.ts), since a
- * bulk import cannot set a field to null. Klaviyo takes plain text (nothing is hashed).
+ * rejected and the rest resent (see src/destination/isolate.ts). Null fields are dropped
+ * (profile.ts), since a bulk import cannot set a field to null. Klaviyo takes plain text
+ * (nothing is hashed).
  */
 import { CdpError } from '../../../src/errors.js';
 import { request, type HttpResult } from '../../../src/destination/http.js';
@@ -28,7 +29,7 @@ import {
   type RowOutcome,
 } from '../../../src/destination/types.js';
 import { ID_FIELDS, klaviyoSettings, validateKlaviyoConfig, type KlaviyoIdField, type KlaviyoSettings } from './config.js';
-import { sendIsolating, type Verdict } from './isolate.js';
+import { sendIsolating, type Verdict } from '../../../src/destination/isolate.js';
 import { toProfile, type ProfileResource } from './profile.js';
 
 /** Below Klaviyo's 5 MB per job, leaving room for the envelope. */

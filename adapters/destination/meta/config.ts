@@ -2,6 +2,7 @@
  * Meta connector settings: checked once (validateConfig) and read once (create), so a bad
  * entry fails before any row is sent. Secrets are never quoted back in messages.
  */
+import { checkPositiveInt, checkPositiveNumber, checkSecret, checkUrl, type ConfigProblems } from '../../../src/destination/config-checks.js';
 import { DEFAULT_TIMEOUT_MS } from '../../../src/destination/http.js';
 
 /** Rows per request, documented by Meta for /{audience_id}/users. */
@@ -20,10 +21,8 @@ export interface MetaSettings {
   timeoutMs: number;
 }
 
-type Problems = [string, string][];
-
-export function checkMetaConfig(config: Record<string, unknown>): Problems {
-  const problems: Problems = [];
+export function checkMetaConfig(config: Record<string, unknown>): ConfigProblems {
+  const problems: ConfigProblems = [];
   checkNumericId(config, 'audience_id', problems);
   checkSecret(config, 'access_token', problems);
   if (config.api_version !== undefined && !(typeof config.api_version === 'string' && /^v\d+\.\d+$/.test(config.api_version))) {
@@ -51,9 +50,6 @@ export function metaSettings(config: Record<string, unknown>): MetaSettings {
   };
 }
 
-// The helpers below are shared in spirit with the Google connector; each folder keeps its own
-// copy so the connectors stay independently loadable.
-
 /** An id as digits; YAML turns unquoted ids into numbers, which is fine while they are exact. */
 function idText(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
@@ -61,35 +57,10 @@ function idText(value: unknown): string | undefined {
   return undefined;
 }
 
-function checkNumericId(config: Record<string, unknown>, key: string, problems: Problems): void {
+function checkNumericId(config: Record<string, unknown>, key: string, problems: ConfigProblems): void {
   const value = config[key];
   if (value === undefined || value === null || value === '') problems.push([key, `${key} is required`]);
   else if (typeof value === 'number' && !Number.isSafeInteger(value)) {
     problems.push([key, `${key} is too long to be read exactly as a number; quote it in YAML`]);
   } else if (idText(value) === undefined) problems.push([key, `${key} must be a numeric id`]);
-}
-
-function checkSecret(config: Record<string, unknown>, key: string, problems: Problems): void {
-  const value = config[key];
-  if (value === undefined || value === null || value === '') problems.push([key, `${key} is required`]);
-  else if (typeof value !== 'string' || value.trim() === '') problems.push([key, `${key} must be a non-empty string`]);
-}
-
-function checkUrl(config: Record<string, unknown>, key: string, problems: Problems): void {
-  const value = config[key];
-  if (value === undefined) return;
-  if (typeof value !== 'string' || !/^https?:\/\/[^/\s]+/.test(value)) problems.push([key, `${key} must be an http(s) URL`]);
-}
-
-function checkPositiveInt(config: Record<string, unknown>, key: string, problems: Problems, max?: number): void {
-  const value = config[key];
-  if (value === undefined) return;
-  if (!Number.isInteger(value) || (value as number) < 1) problems.push([key, `${key} must be a positive integer`]);
-  else if (max !== undefined && (value as number) > max) problems.push([key, `${key} must be at most ${max} (the platform's limit)`]);
-}
-
-function checkPositiveNumber(config: Record<string, unknown>, key: string, problems: Problems): void {
-  const value = config[key];
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) problems.push([key, `${key} must be a positive number`]);
 }

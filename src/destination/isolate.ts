@@ -1,7 +1,7 @@
 /**
- * HubSpot refuses a whole batch (400) for one bad record. Resending the rest here, rather
- * than failing every row with its neighbours, lets good rows land in this run instead of
- * being rejected again on every later run alongside the same bad row.
+ * Some platforms refuse a whole batch (400) for one bad row. Resending the rest, rather than
+ * failing every row with its neighbours, lets good rows land in this run instead of being
+ * rejected again on every later run alongside the same bad row.
  */
 
 /**
