@@ -7,7 +7,7 @@ import type { Destination } from '../../src/destination/types.js';
 import type { ColumnInfo, ColumnSpec, Executor, Relation, RelationInfo, Row, Warehouse } from '../../src/warehouse/types.js';
 
 export interface Span {
-  kind: 'execute' | 'query' | 'stream' | 'bulkLoad' | 'transaction' | 'send';
+  kind: 'execute' | 'query' | 'stream' | 'bulkLoad' | 'transaction' | 'tx-statement' | 'send';
   label: string;
   start: number;
   end: number;
@@ -72,8 +72,16 @@ export class TimedWarehouse implements Warehouse {
     return this.rec.time('bulkLoad', table.name, () => this.inner.bulkLoad(table, columns, rows));
   }
 
+  /** Statements inside are timed too; the transaction's span minus theirs is BEGIN + COMMIT. */
   transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
-    return this.rec.time('transaction', 'transaction', () => this.inner.transaction(fn));
+    return this.rec.time('transaction', 'transaction', () =>
+      this.inner.transaction((tx) =>
+        fn({
+          execute: (sql, params) => this.rec.time('tx-statement', sql, () => tx.execute(sql, params)),
+          query: (sql, params) => this.rec.time('tx-statement', sql, () => tx.query(sql, params)),
+        }),
+      ),
+    );
   }
 
   relations(schema: string): Promise<RelationInfo[]> {

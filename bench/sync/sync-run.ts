@@ -32,10 +32,26 @@ export interface SyncMeasurement {
   confirmLoadS: number;
   commitTxS: number;
   batches: number;
+  /** Mean commit transaction of the first and of the last tenth of the batches: growth means cost per batch rises with the snapshot. */
+  commitTxFirstMs: number;
+  commitTxLastMs: number;
+  /** Seconds per statement inside the commit transactions, summed over batches; `BEGIN+COMMIT` is the rest. */
+  txStatements: Record<string, number>;
+  /** DuckDB's own accounting right after the run (duckdb_memory()), MB by tag, largest first. */
+  duckdbMemoryMb: Record<string, number>;
+  memoryLimit?: string;
   cpuS: number;
   maxRssMb: number;
   peakPlanMb: number;
   peakDeliveryMb: number;
+}
+
+/** `DELETE FROM "cdp_state"."sync_x_snapshot" WHERE ...` -> `DELETE FROM snapshot`. */
+function statementLabel(sql: string): string {
+  const m = /^(\w+(?: INTO| FROM)?) (\S+)/.exec(sql);
+  if (!m) return sql.slice(0, 30);
+  const table = m[2].replace(/"/g, '').replace(/^.*\.(sync_[a-z_]*?_(snapshot|pending|confirm)|sync_\w+)$/, '$2').replace(/^.*\.sync_/, '');
+  return `${m[1]} ${table || m[2]}`;
 }
 
 const isPlanStatement = (s: Span) => s.kind === 'execute' && /^CREATE TABLE \S+_plan" AS/.test(s.label);
@@ -50,23 +66,41 @@ childMain(async (): Promise<SyncMeasurement> => {
 
   const t0 = performance.now();
   const compiled = await compileProject({ projectDir: dir });
+  const memoryLimit = argValue(args, '--memory-limit');
   const sync = (await loadSyncs(compiled)).find((s) => s.spec.name === name);
   if (!sync) throw new Error(`no sync ${name} in ${dir}`);
   const rec = new Recorder();
   const wh = new TimedWarehouse(await openWarehouse(compiled.target.settings as TargetConfig), rec);
+  // What a memory_limit setting on the target would do (the engine has none today).
+  if (memoryLimit) await wh.execute(`SET memory_limit = ${wh.dialect.quoteString(memoryLimit)}`);
   const destination = timedDestination(await createDestination(compiled, sync), rec);
 
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   let result: SyncRunResult;
+  let end: number;
+  let duckdbMemoryMb: Record<string, number> = {};
   try {
     result = await runSync(wh, sync, destination, compiled.project.config.stateSchema);
+    end = performance.now();
+    const tags = await wh.query<{ tag: string; bytes: number }>('select tag, memory_usage_bytes as bytes from duckdb_memory() where memory_usage_bytes > 0 order by 2 desc');
+    duckdbMemoryMb = Object.fromEntries(tags.map((t) => [t.tag, Number((Number(t.bytes) / 2 ** 20).toFixed(1))]));
   } finally {
     await wh.close();
   }
-  const end = performance.now();
   const cpu = process.cpuUsage(cpu0);
   rss.stop();
+
+  const txs = rec.spans.filter((s) => s.kind === 'transaction').sort((a, b) => a.start - b.start);
+  const tenth = Math.max(1, Math.floor(txs.length / 10));
+  const meanMs = (xs: Span[]) => (xs.length ? xs.reduce((sum, s) => sum + s.end - s.start, 0) / xs.length : 0);
+  const txStatements: Record<string, number> = {};
+  for (const s of rec.spans.filter((x) => x.kind === 'tx-statement')) {
+    const label = statementLabel(s.label);
+    txStatements[label] = (txStatements[label] ?? 0) + (s.end - s.start) / 1000;
+  }
+  const inStatements = Object.values(txStatements).reduce((a, b) => a + b, 0);
+  if (txs.length) txStatements['BEGIN+COMMIT'] = rec.total((s) => s.kind === 'transaction') / 1000 - inStatements;
 
   const planStart = rec.first(isPlanStatement)?.start ?? start;
   const planEnd = rec.first(isPlanCount)?.end ?? planStart;
@@ -83,7 +117,12 @@ childMain(async (): Promise<SyncMeasurement> => {
     pendingLoadS: loads('_pending') / 1000,
     confirmLoadS: (loads('_confirm') + rec.total((s) => s.kind === 'execute' && /^DELETE FROM \S+_confirm"$/.test(s.label))) / 1000,
     commitTxS: rec.total((s) => s.kind === 'transaction') / 1000,
-    batches: rec.spans.filter((s) => s.kind === 'transaction').length,
+    batches: txs.length,
+    commitTxFirstMs: meanMs(txs.slice(0, tenth)),
+    commitTxLastMs: meanMs(txs.slice(-tenth)),
+    txStatements,
+    duckdbMemoryMb,
+    memoryLimit,
     cpuS: (cpu.user + cpu.system) / 1e6,
     maxRssMb: maxRssMb(),
     peakPlanMb: rss.peakMb(planStart, planEnd),

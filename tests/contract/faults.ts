@@ -13,9 +13,13 @@ export type Fault =
   /** Answer normally, but only after `ms` (longer than the client's timeout). */
   | { kind: 'delay'; ms: number; times?: number; path?: string };
 
+type StatusFault = Extract<Fault, { kind: 'status' }>;
+
 /** Faults in the order they were programmed; each fires `times` times (1 by default) on matching requests. */
 export class FaultQueue {
   private pending: { fault: Fault; left: number }[] = [];
+  /** Timers of delayed requests, cleared on close so a test does not wait them out. */
+  private readonly holds = new Set<NodeJS.Timeout>();
 
   add(fault: Fault): void {
     this.pending.push({ fault, left: fault.times ?? 1 });
@@ -33,6 +37,40 @@ export class FaultQueue {
   get size(): number {
     return this.pending.length;
   }
+
+  /**
+   * Acts out the fault a request to `path` triggers. True when that settled the request: the
+   * socket was dropped, `answer` answered with the fault's status, or the client gave up while
+   * the request was held. False when the server should answer it as usual.
+   */
+  async actOut(
+    path: string,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    answer: (fault: StatusFault, headers: Record<string, string>) => void,
+  ): Promise<boolean> {
+    const fault = this.take(path);
+    if (fault?.kind === 'reset') {
+      req.socket.destroy();
+      return true;
+    }
+    if (fault?.kind === 'status') {
+      answer(fault, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
+      return true;
+    }
+    if (fault?.kind === 'delay') {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => (this.holds.delete(t), resolve()), fault.ms);
+        this.holds.add(t);
+      });
+      return res.destroyed;
+    }
+    return false;
+  }
+
+  releaseHolds(): void {
+    for (const t of this.holds) clearTimeout(t);
+  }
 }
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -41,11 +79,11 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.end(text);
 }
 
-export function readBody(req: http.IncomingMessage): Promise<string> {
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -56,42 +94,16 @@ export interface RunningServer {
 }
 
 /**
- * Serves `handle` with faults applied first. A `status` or `reset` fault ends the request;
- * a `delay` fault holds it, then lets `handle` answer.
+ * Listens on a free port of 127.0.0.1 and calls `onRequest` once the whole body is in.
+ * close() drops keep-alive connections and held requests, so it returns at once.
  */
-export async function serve(
+export async function listenLocal(
   faults: FaultQueue,
-  handle: (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void,
+  onRequest: (req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer) => void,
 ): Promise<RunningServer> {
-  const timers = new Set<NodeJS.Timeout>();
   const server = http.createServer((req, res) => {
-    readBody(req)
-      .then(async (body) => {
-        const fault = faults.take(req.url ?? '');
-        if (fault?.kind === 'reset') {
-          req.socket.destroy();
-          return;
-        }
-        if (fault?.kind === 'status') {
-          const headers: Record<string, string> = fault.retryAfter ? { 'retry-after': fault.retryAfter } : {};
-          sendJson(res, fault.status, fault.body ?? { error: { message: `injected ${fault.status}` } }, headers);
-          return;
-        }
-        if (fault?.kind === 'delay') {
-          await new Promise<void>((resolve) => {
-            const t = setTimeout(() => {
-              timers.delete(t);
-              resolve();
-            }, fault.ms);
-            timers.add(t);
-          });
-          if (req.socket.destroyed) return;
-        }
-        handle(req, body, res);
-      })
-      .catch((err: Error) => {
-        if (!res.headersSent) sendJson(res, 500, { error: { message: `contract server bug: ${err.message}` } });
-      });
+    // A body cut off midway means the client has gone: there is no one to answer.
+    readBody(req).then((raw) => onRequest(req, res, raw), () => undefined);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -99,11 +111,29 @@ export async function serve(
     url: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const t of timers) clearTimeout(t);
+        faults.releaseHolds();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Serves `handle` with faults applied first; a `status` fault answers with its `body`, or a
+ * generic error when it has none.
+ */
+export function serve(
+  faults: FaultQueue,
+  handle: (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void,
+): Promise<RunningServer> {
+  return listenLocal(faults, (req, res, raw) => {
+    faults
+      .actOut(req.url ?? '', req, res, (fault, headers) => sendJson(res, fault.status, fault.body ?? { error: { message: `injected ${fault.status}` } }, headers))
+      .then((settled) => settled || handle(req, raw.toString('utf8'), res))
+      .catch((err: Error) => {
+        if (!res.headersSent) sendJson(res, 500, { error: { message: `contract server bug: ${err.message}` } });
+      });
+  });
 }
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
