@@ -67,6 +67,8 @@ interface Args {
   diffRows: number;
   repeats: number;
   keep: boolean;
+  /** Sets DuckDB's memory_limit in the engine's process (bench-only: the target has no such setting). */
+  memoryLimit?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -76,7 +78,7 @@ function parseArgs(argv: string[]): Args {
     if (!Number.isInteger(n) || n < 0) throw new Error(`${name} needs a whole number, got ${v}`);
     return n;
   };
-  return { members: num('--members', 1_000_000), diffRows: num('--diff-rows', 10_000_000), repeats: Math.max(1, num('--repeats', 1)), keep: argv.includes('--keep') };
+  return { members: num('--members', 1_000_000), diffRows: num('--diff-rows', 10_000_000), repeats: Math.max(1, num('--repeats', 1)), keep: argv.includes('--keep'), memoryLimit: argValue(argv, '--memory-limit') };
 }
 
 async function withWarehouse<T>(dir: string, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
@@ -137,7 +139,7 @@ async function syncScenarios(args: Args, dir: string, sink: Sink): Promise<SyncR
   const rows: SyncRow[] = [];
   const run = async (scenario: string) => {
     const before = await sink.stats();
-    const m = await runChild<SyncMeasurement>('sync-run.js', ['--dir', dir, '--sync', MEMBERS_SYNC]);
+    const m = await runChild<SyncMeasurement>('sync-run.js', ['--dir', dir, '--sync', MEMBERS_SYNC, ...(args.memoryLimit ? ['--memory-limit', args.memoryLimit] : [])]);
     const after = await sink.stats();
     const check = await verify(dir, sink);
     const row = { scenario, m, sinkRequests: after.requests - before.requests, sinkOps: after.operations - before.operations, maxBatch: after.maxBatch, check };
@@ -231,7 +233,7 @@ async function main(): Promise<void> {
 
     out.push(`machine: ${machine()}, ${duckdbVersion}`);
     out.push(`load average (1/5/15 min) before: ${loadBefore}, after: ${loadavg()}`);
-    out.push(`webhook: batch_size ${BATCH_SIZE}, concurrency ${CONCURRENCY}, mode audience, sink in a child process on 127.0.0.1`, '');
+    out.push(`webhook: batch_size ${BATCH_SIZE}, concurrency ${CONCURRENCY}, mode audience, sink in a child process on 127.0.0.1; DuckDB memory_limit in the sync runs: ${args.memoryLimit ?? 'default (80% of RAM)'}`, '');
     if (syncRows.length) {
       out.push('| scenario | rows | wall s | rows/s | requests | peak RSS MB |', '|---|---:|---:|---:|---:|---:|');
       for (const r of syncRows) {
@@ -245,6 +247,14 @@ async function main(): Promise<void> {
         const m = r.m;
         const sent = m.result.added + m.result.changed + m.result.removed;
         out.push(`| ${r.scenario} | ${f2(m.prePlanS)} | ${f2(m.planS)} | ${f2(m.deliveryS)} | ${sent ? int(sent / m.deliveryS) : '—'} | ${f2(m.sendS)} | ${f2(m.pendingLoadS)} | ${f2(m.confirmLoadS)} | ${f2(m.commitTxS)} | ${m.batches} | ${f1(m.cpuS)} | ${f1(m.peakPlanMb)} / ${f1(m.peakDeliveryMb)} | ${f2(m.startupS)} |`);
+      }
+      out.push('', 'Inside the commit transactions (seconds summed over batches), commit growth, and DuckDB\'s own memory after the run:', '');
+      for (const r of syncRows) {
+        const m = r.m;
+        if (!m.batches) continue;
+        const stmts = Object.entries(m.txStatements).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${f2(v)}`).join(', ');
+        const mem = Object.entries(m.duckdbMemoryMb).slice(0, 4).map(([k, v]) => `${k} ${f1(v)}`).join(', ');
+        out.push(`- ${r.scenario}: ${stmts}; commit per batch ${int(m.commitTxFirstMs)} ms (first tenth) -> ${int(m.commitTxLastMs)} ms (last tenth); DuckDB MB: ${mem || 'n/a'}`);
       }
       out.push('', `Sink state after each run equals the source (${syncRows.map((r) => `${r.scenario}: ${r.check.missing} missing, ${r.check.extra} extra`).join('; ')}).`);
     }

@@ -47,11 +47,11 @@ export interface SyncMeasurement {
 }
 
 /** `DELETE FROM "cdp_state"."sync_x_snapshot" WHERE ...` -> `DELETE FROM snapshot`. */
-function statementLabel(sql: string): string {
+function statementLabel(sql: string, sync: string): string {
   const m = /^(\w+(?: INTO| FROM)?) (\S+)/.exec(sql);
   if (!m) return sql.slice(0, 30);
-  const table = m[2].replace(/"/g, '').replace(/^.*\.(sync_[a-z_]*?_(snapshot|pending|confirm)|sync_\w+)$/, '$2').replace(/^.*\.sync_/, '');
-  return `${m[1]} ${table || m[2]}`;
+  const table = m[2].replace(/"/g, '').split('.').pop()!.replace(`sync_${sync}_`, '').replace(/^sync_/, '');
+  return `${m[1]} ${table}`;
 }
 
 const isPlanStatement = (s: Span) => s.kind === 'execute' && /^CREATE TABLE \S+_plan" AS/.test(s.label);
@@ -96,7 +96,7 @@ childMain(async (): Promise<SyncMeasurement> => {
   const meanMs = (xs: Span[]) => (xs.length ? xs.reduce((sum, s) => sum + s.end - s.start, 0) / xs.length : 0);
   const txStatements: Record<string, number> = {};
   for (const s of rec.spans.filter((x) => x.kind === 'tx-statement')) {
-    const label = statementLabel(s.label);
+    const label = statementLabel(s.label, name);
     txStatements[label] = (txStatements[label] ?? 0) + (s.end - s.start) / 1000;
   }
   const inStatements = Object.values(txStatements).reduce((a, b) => a + b, 0);

@@ -6,13 +6,10 @@
  * usable object is refused with 400. Tests inject faults: 429 with Retry-After, 5xx,
  * connection resets, slow answers.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FaultQueue, listenLocal, type Fault } from './faults.js';
 
-export type Fault =
-  | { kind: 'status'; status: number; times?: number; retryAfter?: string; path?: string }
-  | { kind: 'reset'; times?: number; path?: string }
-  | { kind: 'delay'; ms: number; times?: number; path?: string };
+export type { Fault };
 
 export interface BrazeUser {
   external_id?: string;
@@ -52,8 +49,7 @@ export async function startBrazeServer(opts: { apiKey?: string } = {}): Promise<
   const apiKey = opts.apiKey ?? 'braze-test-key';
   const state: BrazeState = { users: [] };
   const requests: LoggedRequest[] = [];
-  const faults: (Fault & { left: number })[] = [];
-  const timers = new Set<NodeJS.Timeout>();
+  const faults = new FaultQueue();
 
   const user = (id: { external_id?: string; email?: string }) =>
     id.external_id !== undefined
@@ -141,14 +137,6 @@ export async function startBrazeServer(opts: { apiKey?: string } = {}): Promise<
     return [201, { message: 'success', attributes_processed: valid.length, ...(errors.length ? { errors } : {}) }];
   }
 
-  function takeFault(path: string): Fault | undefined {
-    const i = faults.findIndex((f) => !f.path || path.includes(f.path));
-    if (i < 0) return undefined;
-    const f = faults[i];
-    if (--f.left <= 0) faults.splice(i, 1);
-    return f;
-  }
-
   async function handle(req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     let body: unknown;
@@ -160,19 +148,10 @@ export async function startBrazeServer(opts: { apiKey?: string } = {}): Promise<
       parsed = false;
     }
     requests.push({ method: req.method ?? '', path, headers: req.headers, body });
-    const fault = takeFault(path);
-    if (fault?.kind === 'reset') return void req.socket.destroy();
-    if (fault?.kind === 'delay') {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => (timers.delete(t), resolve()), fault.ms);
-        timers.add(t);
-      });
-      if (res.destroyed) return;
-    }
-    if (fault?.kind === 'status') {
-      const headers: Record<string, string> = fault.retryAfter ? { 'retry-after': fault.retryAfter } : {};
-      return reply(res, fault.status, { message: fault.status === 429 ? 'Rate limit exceeded' : 'Internal Server Error' }, headers);
-    }
+    const settled = await faults.actOut(path, req, res, (fault, headers) =>
+      reply(res, fault.status, fault.body ?? { message: fault.status === 429 ? 'Rate limit exceeded' : 'Internal Server Error' }, headers),
+    );
+    if (settled) return;
     if (req.method !== 'POST' || path !== '/users/track') return reply(res, 404, { message: `No route for ${req.method} ${path}` });
     if (req.headers.authorization !== `Bearer ${apiKey}`) return reply(res, 401, { message: 'Invalid API key' });
     if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return reply(res, 400, { message: 'Content-Type must be application/json' });
@@ -181,25 +160,15 @@ export async function startBrazeServer(opts: { apiKey?: string } = {}): Promise<
     reply(res, status, payload);
   }
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => void handle(req, res, Buffer.concat(chunks).toString('utf8')));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const server = await listenLocal(faults, (req, res, raw) => void handle(req, res, raw.toString('utf8')));
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     state,
     requests,
-    inject: (fault) => void faults.push({ ...fault, left: fault.times ?? 1 }),
+    inject: (fault) => faults.add(fault),
     user,
-    close: async () => {
-      for (const t of timers) clearTimeout(t);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: server.close,
   };
 }
 

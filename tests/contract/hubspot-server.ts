@@ -4,16 +4,10 @@
  * token, JSON body shape, 100 inputs per batch) and keeping records and list memberships in
  * memory. Tests inject faults: 429 with Retry-After, 5xx, connection resets, slow answers.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FaultQueue, listenLocal, type Fault } from './faults.js';
 
-export type Fault =
-  /** Answer the next `times` matching requests with this status (429 and 5xx carry HubSpot's error body). */
-  | { kind: 'status'; status: number; times?: number; retryAfter?: string; path?: string }
-  /** Destroy the socket of the next `times` matching requests without answering. */
-  | { kind: 'reset'; times?: number; path?: string }
-  /** Hold the next `times` matching requests for `ms` before handling them. */
-  | { kind: 'delay'; ms: number; times?: number; path?: string };
+export type { Fault };
 
 export interface HubSpotRecord {
   id: string;
@@ -83,8 +77,7 @@ export async function startHubSpotServer(opts: HubSpotServerOptions = {}): Promi
   };
   const state: HubSpotState = { objects: new Map([['contacts', new Map()], ['companies', new Map()]]), lists: new Map() };
   const requests: LoggedRequest[] = [];
-  const faults: (Fault & { left: number })[] = [];
-  const timers = new Set<NodeJS.Timeout>();
+  const faults = new FaultQueue();
   let nextId = 1001;
 
   const same = (property: string, a: string, b: string) => (property === 'email' ? a.toLowerCase() === b.toLowerCase() : a === b);
@@ -250,14 +243,6 @@ export async function startHubSpotServer(opts: HubSpotServerOptions = {}): Promi
     throw new HttpError(404, { status: 'error', message: `No route for ${method} ${path}`, category: 'NOT_FOUND' });
   }
 
-  function takeFault(path: string): Fault | undefined {
-    const i = faults.findIndex((f) => !f.path || path.includes(f.path));
-    if (i < 0) return undefined;
-    const f = faults[i];
-    if (--f.left <= 0) faults.splice(i, 1);
-    return f;
-  }
-
   async function handle(req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     let body: unknown;
@@ -267,24 +252,12 @@ export async function startHubSpotServer(opts: HubSpotServerOptions = {}): Promi
       body = raw;
     }
     requests.push({ method: req.method ?? '', path, headers: req.headers, body });
-    const fault = takeFault(path);
-    if (fault?.kind === 'reset') {
-      req.socket.destroy();
-      return;
-    }
-    if (fault?.kind === 'delay') {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => (timers.delete(t), resolve()), fault.ms);
-        timers.add(t);
-      });
-      if (res.destroyed) return;
-    }
-    if (fault?.kind === 'status') {
-      const headers: Record<string, string> = fault.retryAfter ? { 'retry-after': fault.retryAfter } : {};
+    const settled = await faults.actOut(path, req, res, (fault, headers) => {
       const message = fault.status === 429 ? 'You have reached your secondly limit.' : 'An internal error occurred.';
       const payload = fault.status === 429 ? { status: 'error', message, errorType: 'RATE_LIMIT', policyName: 'SECONDLY' } : { status: 'error', message, category: 'INTERNAL_ERROR' };
-      return reply(res, fault.status, payload, headers);
-    }
+      reply(res, fault.status, fault.body ?? payload, headers);
+    });
+    if (settled) return;
     if (req.headers.authorization !== `Bearer ${options.token}`) {
       return reply(res, 401, {
         status: 'error',
@@ -305,26 +278,16 @@ export async function startHubSpotServer(opts: HubSpotServerOptions = {}): Promi
     }
   }
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => void handle(req, res, Buffer.concat(chunks).toString('utf8')));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const server = await listenLocal(faults, (req, res, raw) => void handle(req, res, raw.toString('utf8')));
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     state,
     requests,
     options,
-    inject: (fault) => void faults.push({ ...fault, left: fault.times ?? 1 }),
+    inject: (fault) => faults.add(fault),
     find,
-    close: async () => {
-      for (const t of timers) clearTimeout(t);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: server.close,
   };
 }
 

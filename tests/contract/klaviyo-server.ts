@@ -8,13 +8,10 @@
  * profile. Tests inject faults: 429 with Retry-After, 5xx, connection resets, slow answers.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FaultQueue, listenLocal, type Fault } from './faults.js';
 
-export type Fault =
-  | { kind: 'status'; status: number; times?: number; retryAfter?: string; path?: string }
-  | { kind: 'reset'; times?: number; path?: string }
-  | { kind: 'delay'; ms: number; times?: number; path?: string };
+export type { Fault };
 
 export interface KlaviyoProfile {
   id: string;
@@ -84,8 +81,7 @@ export async function startKlaviyoServer(opts: KlaviyoServerOptions = {}): Promi
   const maxPageSize = opts.maxPageSize ?? PAGE_LIMIT;
   const state: KlaviyoState = { profiles: new Map(), lists: new Map(), jobs: new Map() };
   const requests: LoggedRequest[] = [];
-  const faults: (Fault & { left: number })[] = [];
-  const timers = new Set<NodeJS.Timeout>();
+  const faults = new FaultQueue();
   let nextId = 1;
   let url = '';
 
@@ -237,14 +233,6 @@ export async function startKlaviyoServer(opts: KlaviyoServerOptions = {}): Promi
     throw new HttpError(404, [{ status: 404, code: 'not_found', title: 'Not found.', detail: `No route for ${method} ${path}` }]);
   }
 
-  function takeFault(path: string): Fault | undefined {
-    const i = faults.findIndex((f) => !f.path || path.includes(f.path));
-    if (i < 0) return undefined;
-    const f = faults[i];
-    if (--f.left <= 0) faults.splice(i, 1);
-    return f;
-  }
-
   async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
     const u = new URL(req.url ?? '/', 'http://x');
     const text = raw.toString('utf8');
@@ -258,23 +246,14 @@ export async function startKlaviyoServer(opts: KlaviyoServerOptions = {}): Promi
     }
     const method = req.method ?? '';
     requests.push({ method, path: u.pathname, query: u.searchParams, headers: req.headers, body, bytes: raw.length });
-    const fault = takeFault(u.pathname);
-    if (fault?.kind === 'reset') return void req.socket.destroy();
-    if (fault?.kind === 'delay') {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => (timers.delete(t), resolve()), fault.ms);
-        timers.add(t);
-      });
-      if (res.destroyed) return;
-    }
-    if (fault?.kind === 'status') {
-      const headers: Record<string, string> = fault.retryAfter ? { 'retry-after': fault.retryAfter } : {};
+    const settled = await faults.actOut(u.pathname, req, res, (fault, headers) => {
       const error =
         fault.status === 429
           ? { status: 429, code: 'throttled', title: 'Request was throttled.', detail: 'Request was throttled. Expected available in 1 second.' }
           : { status: fault.status, code: 'error', title: 'A server error occurred.', detail: 'A server error occurred.' };
-      return reply(res, fault.status, { errors: [error] }, headers);
-    }
+      reply(res, fault.status, fault.body ?? { errors: [error] }, headers);
+    });
+    if (settled) return;
     const auth = req.headers.authorization ?? '';
     if (!auth.startsWith('Klaviyo-API-Key ')) {
       return reply(res, 401, { errors: [{ status: 401, code: 'not_authenticated', title: 'Authentication credentials were not provided.', detail: 'Missing or invalid private key.' }] });
@@ -299,27 +278,18 @@ export async function startKlaviyoServer(opts: KlaviyoServerOptions = {}): Promi
     }
   }
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => void handle(req, res, Buffer.concat(chunks)));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await listenLocal(faults, (req, res, raw) => void handle(req, res, raw));
+  url = server.url;
 
   return {
     url,
     state,
     requests,
-    inject: (fault) => void faults.push({ ...fault, left: fault.times ?? 1 }),
+    inject: (fault) => faults.add(fault),
     find,
     members: (listId) =>
       [...(state.lists.get(listId) ?? [])].map((id) => String(state.profiles.get(id)?.attributes.email ?? id)).sort(),
-    close: async () => {
-      for (const t of timers) clearTimeout(t);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: server.close,
   };
 }
 
