@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export function runChild<T>(script: string, args: string[]): Promise<T> {
+export function runChild<T>(script: string, args: string[], execArgv: string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(here, script), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(path.join(here, script), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     let result: { ok: true; value: T } | { ok: false; message: string } | undefined;
     child.on('message', (m: typeof result) => {
       result = m;

@@ -109,7 +109,7 @@ export function timedDestination(inner: Destination, rec: Recorder): Destination
  * the timed samples tell in which step (plan or delivery) memory peaks.
  */
 export class RssSampler {
-  private readonly samples: { at: number; mb: number }[] = [];
+  private readonly samples: { at: number; mb: number; jsMb: number }[] = [];
   private timer?: NodeJS.Timeout;
 
   start(intervalMs = 20): void {
@@ -118,8 +118,10 @@ export class RssSampler {
     this.timer.unref();
   }
 
+  /** `jsMb`: V8 heap plus Buffers; the rest of RSS is native (DuckDB, the binary, malloc). */
   sample(): void {
-    this.samples.push({ at: performance.now(), mb: process.memoryUsage.rss() / 2 ** 20 });
+    const m = process.memoryUsage();
+    this.samples.push({ at: performance.now(), mb: m.rss / 2 ** 20, jsMb: (m.heapUsed + m.external) / 2 ** 20 });
   }
 
   stop(): void {
@@ -130,6 +132,12 @@ export class RssSampler {
   /** Highest sample taken between two performance.now() instants (all samples by default). */
   peakMb(from = 0, to = Infinity): number {
     return this.samples.filter((s) => s.at >= from && s.at <= to).reduce((m, s) => Math.max(m, s.mb), 0);
+  }
+
+  /** The JS share (heap + Buffers) at the sample where RSS peaked, and the highest JS figure seen. */
+  jsAtPeakMb(): { atPeak: number; max: number } {
+    const peak = this.samples.reduce((a, s) => (s.mb > a.mb ? s : a), this.samples[0]);
+    return { atPeak: peak?.jsMb ?? 0, max: this.samples.reduce((m, s) => Math.max(m, s.jsMb), 0) };
   }
 }
 

@@ -69,6 +69,8 @@ interface Args {
   keep: boolean;
   /** Sets DuckDB's memory_limit in the engine's process (bench-only: the target has no such setting). */
   memoryLimit?: string;
+  /** --max-old-space-size for the sync runs' Node processes, in MB. */
+  maxOldSpace?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -78,7 +80,7 @@ function parseArgs(argv: string[]): Args {
     if (!Number.isInteger(n) || n < 0) throw new Error(`${name} needs a whole number, got ${v}`);
     return n;
   };
-  return { members: num('--members', 1_000_000), diffRows: num('--diff-rows', 10_000_000), repeats: Math.max(1, num('--repeats', 1)), keep: argv.includes('--keep'), memoryLimit: argValue(argv, '--memory-limit') };
+  return { members: num('--members', 1_000_000), diffRows: num('--diff-rows', 10_000_000), repeats: Math.max(1, num('--repeats', 1)), keep: argv.includes('--keep'), memoryLimit: argValue(argv, '--memory-limit'), maxOldSpace: num('--max-old-space', 0) || undefined };
 }
 
 async function withWarehouse<T>(dir: string, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
@@ -139,7 +141,7 @@ async function syncScenarios(args: Args, dir: string, sink: Sink): Promise<SyncR
   const rows: SyncRow[] = [];
   const run = async (scenario: string) => {
     const before = await sink.stats();
-    const m = await runChild<SyncMeasurement>('sync-run.js', ['--dir', dir, '--sync', MEMBERS_SYNC, ...(args.memoryLimit ? ['--memory-limit', args.memoryLimit] : [])]);
+    const m = await runChild<SyncMeasurement>('sync-run.js', ['--dir', dir, '--sync', MEMBERS_SYNC, ...(args.memoryLimit ? ['--memory-limit', args.memoryLimit] : [])], args.maxOldSpace ? [`--max-old-space-size=${args.maxOldSpace}`] : []);
     const after = await sink.stats();
     const check = await verify(dir, sink);
     const row = { scenario, m, sinkRequests: after.requests - before.requests, sinkOps: after.operations - before.operations, maxBatch: after.maxBatch, check };
@@ -233,7 +235,7 @@ async function main(): Promise<void> {
 
     out.push(`machine: ${machine()}, ${duckdbVersion}`);
     out.push(`load average (1/5/15 min) before: ${loadBefore}, after: ${loadavg()}`);
-    out.push(`webhook: batch_size ${BATCH_SIZE}, concurrency ${CONCURRENCY}, mode audience, sink in a child process on 127.0.0.1; DuckDB memory_limit in the sync runs: ${args.memoryLimit ?? 'default (80% of RAM)'}`, '');
+    out.push(`webhook: batch_size ${BATCH_SIZE}, concurrency ${CONCURRENCY}, mode audience, sink in a child process on 127.0.0.1; DuckDB memory_limit in the sync runs: ${args.memoryLimit ?? 'default (80% of RAM)'}, Node max-old-space-size: ${args.maxOldSpace ? `${args.maxOldSpace} MB` : 'default'}`, '');
     if (syncRows.length) {
       out.push('| scenario | rows | wall s | rows/s | requests | peak RSS MB |', '|---|---:|---:|---:|---:|---:|');
       for (const r of syncRows) {
@@ -256,6 +258,7 @@ async function main(): Promise<void> {
         const mem = Object.entries(m.duckdbMemoryMb).slice(0, 4).map(([k, v]) => `${k} ${f1(v)}`).join(', ');
         out.push(`- ${r.scenario}: ${stmts}; commit per batch ${int(m.commitTxFirstMs)} ms (first tenth) -> ${int(m.commitTxLastMs)} ms (last tenth); DuckDB MB: ${mem || 'n/a'}`);
       }
+      out.push('', `JS heap + Buffers at the RSS peak / highest: ${syncRows.map((r) => `${r.scenario} ${f1(r.m.jsAtPeakMb)} / ${f1(r.m.jsMaxMb)} MB`).join('; ')} (the rest of RSS is native: DuckDB and the binary).`);
       out.push('', `Sink state after each run equals the source (${syncRows.map((r) => `${r.scenario}: ${r.check.missing} missing, ${r.check.extra} extra`).join('; ')}).`);
     }
     if (diff) {

@@ -44,6 +44,9 @@ export interface SyncMeasurement {
   maxRssMb: number;
   peakPlanMb: number;
   peakDeliveryMb: number;
+  /** V8 heap + Buffers at the RSS peak, and its own maximum. */
+  jsAtPeakMb: number;
+  jsMaxMb: number;
 }
 
 /** `DELETE FROM "cdp_state"."sync_x_snapshot" WHERE ...` -> `DELETE FROM snapshot`. */
@@ -127,5 +130,7 @@ childMain(async (): Promise<SyncMeasurement> => {
     maxRssMb: maxRssMb(),
     peakPlanMb: rss.peakMb(planStart, planEnd),
     peakDeliveryMb: rss.peakMb(planEnd, end),
+    jsAtPeakMb: rss.jsAtPeakMb().atPeak,
+    jsMaxMb: rss.jsAtPeakMb().max,
   };
 });

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { compileProject } from '../compiler/compile.js';
 import { writeArtifacts } from '../compiler/manifest.js';
 import { selectNodes } from '../compiler/selector.js';
-import { EXIT_OK } from '../errors.js';
+import { CdpError, EXIT_OK } from '../errors.js';
 import { loadConfig, resolveTarget } from '../project/config.js';
 import { referencedEnvVars } from '../project/secrets.js';
 import { runResultsJson } from '../runner/results.js';
-import { runCommand, summaryLine, targetDirOf, type RunCommand } from '../runner/run.js';
+import { openTargetWarehouse, runCommand, selectFor, summaryLine, targetDirOf, type RunCommand } from '../runner/run.js';
 import type { NodeResult } from '../runner/scheduler.js';
 import { openWarehouse, type TargetConfig } from '../warehouse/registry.js';
 import type { GlobalOptions } from './program.js';
@@ -32,6 +32,33 @@ export async function commandCompile(o: GlobalOptions): Promise<number> {
     print(`Compiled ${parts.join(', ')} in ${seconds.toFixed(2)}s -> ${path.relative(process.cwd(), manifestPath) || manifestPath}`);
   }
   return EXIT_OK;
+}
+
+/** `cdp run --dry-run`: the bytes each selected model would process, from warehouse dry runs. */
+export async function commandDryRun(o: GlobalOptions): Promise<number> {
+  const compiled = await compileProject({ projectDir: o.projectDir, target: o.target, vars: o.vars });
+  const models = [...selectFor(compiled, ['model'], o.select, o.exclude)].map((id) => compiled.graph.get(id)).filter((n) => n.compiledSql !== undefined);
+  const wh = await openTargetWarehouse(compiled, o.target);
+  try {
+    if (!wh.estimateBytes) {
+      throw new CdpError(`--dry-run estimates the bytes each model would scan, which ${compiled.target.type} targets cannot report`, { hint: 'it works on BigQuery targets; use `cdp compile` to see the SQL' });
+    }
+    const rows: { model: string; bytes: number }[] = [];
+    for (const node of models) rows.push({ model: node.name, bytes: await wh.estimateBytes(node.compiledSql!) });
+    const total = rows.reduce((s, r) => s + r.bytes, 0);
+    if (o.json) print(JSON.stringify({ models: rows, total_bytes: total }));
+    else print(`${formatTable(rows.map((r) => ({ model: r.model, bytes: r.bytes, size: humanBytes(r.bytes) })))}\ntotal: ${humanBytes(total)} for ${rows.length} model${rows.length === 1 ? '' : 's'}`);
+    return EXIT_OK;
+  } finally {
+    await wh.close();
+  }
+}
+
+function humanBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  let i = 0;
+  for (; n >= 1024 && i < units.length - 1; i++) n /= 1024;
+  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
 }
 
 export async function commandRun(o: GlobalOptions, command: RunCommand): Promise<number> {

@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import YAML from 'yaml';
 import { CdpError, EXIT_BAD_INPUT, EXIT_FAILURE, formatError } from '../errors.js';
 import { redact } from '../project/secrets.js';
-import { commandCompile, commandDebug, commandGenerate, commandInit, commandLs, commandRun } from './commands.js';
+import { commandCompile, commandDebug, commandDryRun, commandGenerate, commandInit, commandLs, commandRun } from './commands.js';
 import { commandServe, commandSyncLs, commandSyncRun, commandSyncStatus } from './sync-commands.js';
 import { commandIdentityEvaluate, commandIdentityExplain, commandIdentityStats } from './identity-commands.js';
 
@@ -95,7 +95,9 @@ export function buildProgram(): Command {
   withCommon(program.command('compile').description('render every model and test, write target/manifest.json and target/compiled/ (never connects)'), { selection: true }).action(action(commandCompile));
   const threads = () => new Option('--threads <n>', 'how many nodes to build at once');
   const fullRefresh = () => new Option('--full-refresh', 'rebuild incremental models from scratch');
-  withCommon(program.command('run').description('build models in DAG order'), { selection: true }).addOption(threads()).addOption(fullRefresh()).action(action((o) => commandRun(o, 'run')));
+  withCommon(program.command('run').description('build models in DAG order'), { selection: true }).addOption(threads()).addOption(fullRefresh())
+    .option('--dry-run', 'report the bytes each selected model would process (BigQuery); build nothing')
+    .action(action((o) => (program.commands.find((c) => c.name() === 'run')!.opts().dryRun ? commandDryRun(o) : commandRun(o, 'run'))));
   withCommon(program.command('test').description('run data tests'), { selection: true }).addOption(threads()).action(action((o) => commandRun(o, 'test')));
   withCommon(program.command('seed').description('load seeds/*.csv'), { selection: true }).addOption(threads()).action(action((o) => commandRun(o, 'seed')));
   withCommon(program.command('build').description('seed, run and test in DAG order'), { selection: true }).addOption(threads()).addOption(fullRefresh()).action(action((o) => commandRun(o, 'build')));

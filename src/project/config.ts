@@ -17,10 +17,10 @@ const common = { type: s.str(), schema: identifier, threads: s.int(1) };
 export const TARGET_SCHEMAS: Record<string, Schema> = {
   duckdb: s.obj({ ...common, path: s.str() }),
   postgres: s.obj({ ...common, host: s.str(), port: s.int(1), user: s.str(), password: secret, database: s.str() }),
-  bigquery: s.obj({ ...common, project: s.str(), dataset: identifier, location: s.str(), keyfile: s.str(), maximum_bytes_billed: s.int(0) }),
+  bigquery: s.obj({ ...common, project: s.str(), dataset: identifier, location: s.str(), keyfile: s.str(), maximum_bytes_billed: s.int(0), api_endpoint: s.str() }),
   snowflake: s.obj({
     ...common, account: s.str(), user: s.str(), password: secret, private_key_path: s.str(), private_key_passphrase: secret,
-    role: s.str(), warehouse: s.str(), database: s.str(),
+    role: s.str(), warehouse: s.str(), database: s.str(), access_url: s.str(),
   }),
 };
 
@@ -147,10 +147,15 @@ export function resolveTarget(config: ProjectConfig, name: string | undefined, o
   if (raw.type === 'duckdb') {
     settings.path = path.resolve(config.dir, (raw.path as string | undefined) ?? path.join('.cdp', `${targetName}.duckdb`));
   }
+  // Key files are named relative to the project, wherever cdp runs from.
+  for (const key of ['keyfile', 'private_key_path']) {
+    if (typeof settings[key] === 'string') settings[key] = path.resolve(config.dir, settings[key] as string);
+  }
   return {
     name: targetName,
     type: raw.type,
-    schema: raw.schema ?? config.schema,
+    // On BigQuery a dataset is the schema.
+    schema: raw.schema ?? (raw.dataset as string | undefined) ?? config.schema,
     threads: raw.threads ?? config.threads,
     settings,
     display: { ...raw },

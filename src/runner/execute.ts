@@ -39,7 +39,10 @@ export function describeFailure(node: GraphNode, err: unknown, sqlPath: string |
 }
 
 export async function executeNode(opts: ExecuteOptions, node: GraphNode): Promise<NodeOutcome> {
-  return node.resourceType === 'test' ? executeTest(opts, node) : executeBuild(opts, node);
+  // Jobs carry the node's name where the warehouse supports it, so costs can be attributed.
+  const warehouse = opts.warehouse.withLabels?.({ cdp_node: node.name, cdp_kind: node.resourceType }) ?? opts.warehouse;
+  const scoped = { ...opts, warehouse };
+  return node.resourceType === 'test' ? executeTest(scoped, node) : executeBuild(scoped, node);
 }
 
 async function executeBuild(opts: ExecuteOptions, node: GraphNode): Promise<NodeOutcome> {

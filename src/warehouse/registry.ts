@@ -11,8 +11,8 @@ export type TargetConfig =
   | { type: 'postgres'; host?: string; port?: number; user?: string; password?: string; database?: string; poolMax?: number }
   | { type: 'bigquery' | 'snowflake'; [k: string]: unknown };
 
-const SUPPORTED = ['duckdb', 'postgres'];
-const PLANNED = ['bigquery', 'snowflake'];
+const SUPPORTED = ['duckdb', 'postgres', 'bigquery', 'snowflake'];
+const PLANNED: string[] = [];
 
 export async function openWarehouse(target: TargetConfig): Promise<Warehouse> {
   switch (target.type) {
@@ -24,6 +24,14 @@ export async function openWarehouse(target: TargetConfig): Promise<Warehouse> {
       const { PostgresWarehouse } = await import('../../adapters/warehouse/postgres/connection.js');
       const { host, port, user, password, database, poolMax } = target;
       return PostgresWarehouse.open({ host, port, user, password, database, poolMax });
+    }
+    case 'bigquery': {
+      const { BigQueryWarehouse, optionsFromTarget } = await import('../../adapters/warehouse/bigquery/connection.js');
+      return BigQueryWarehouse.open(optionsFromTarget(target));
+    }
+    case 'snowflake': {
+      const { SnowflakeWarehouse, optionsFromTarget } = await import('../../adapters/warehouse/snowflake/connection.js');
+      return SnowflakeWarehouse.open(optionsFromTarget(target));
     }
     default:
       throw unsupported((target as { type: string }).type);
@@ -41,6 +49,14 @@ export async function dialectFor(type: string): Promise<Dialect> {
       const { PostgresDialect } = await import('../../adapters/warehouse/postgres/dialect.js');
       return new PostgresDialect();
     }
+    case 'bigquery': {
+      const { BigQueryDialect } = await import('../../adapters/warehouse/bigquery/dialect.js');
+      return new BigQueryDialect();
+    }
+    case 'snowflake': {
+      const { SnowflakeDialect } = await import('../../adapters/warehouse/snowflake/dialect.js');
+      return new SnowflakeDialect();
+    }
     default:
       throw unsupported(type);
   }
@@ -53,6 +69,6 @@ function unsupported(type: string): CdpError {
     });
   }
   return new CdpError(`Unknown warehouse type "${type}"`, {
-    hint: `Use one of: ${SUPPORTED.join(', ')} (${PLANNED.join(', ')} are planned).`,
+    hint: `Use one of: ${SUPPORTED.join(', ')}${PLANNED.length ? ` (${PLANNED.join(', ')} are planned)` : ''}.`,
   });
 }

@@ -127,4 +127,8 @@ export interface Warehouse extends Connection {
   readonly type: string;
   /** Checks connectivity and returns the warehouse's version string. */
   ping(): Promise<string>;
+  /** The same connection, tagging its jobs or queries (BigQuery job labels, Snowflake query tags) for cost attribution. */
+  withLabels?(labels: Record<string, string>): Warehouse;
+  /** Bytes a query would process, without running it (BigQuery dry-run jobs). */
+  estimateBytes?(sql: string, params?: unknown[]): Promise<number>;
 }

@@ -169,7 +169,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
         res.writeHead(403).end('chunk not found or wrong key');
         return;
       }
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(body);
       return;
     }
     const body = await readBody(req);

@@ -12,14 +12,13 @@
  * Braze takes plain text (nothing is hashed). Per-object failures come back as
  * `errors: [{type, input_array, index}]` and reject the row at that index.
  */
-import { CdpError } from '../../../src/errors.js';
+import { checkedFactory } from '../../../src/destination/checked-factory.js';
 import { request, type HttpResult } from '../../../src/destination/http.js';
 import {
   FatalDestinationError,
   type DeliveryContext,
   type Destination,
   type DestinationCapabilities,
-  type DestinationFactory,
   type Operation,
   type RowOutcome,
 } from '../../../src/destination/types.js';
@@ -130,12 +129,9 @@ function message(res: HttpResult, body: TrackBody | undefined): string {
   return body?.message ?? (res.text.slice(0, 300) || `HTTP ${res.status}`);
 }
 
-export const factory: DestinationFactory = {
+export const factory = checkedFactory({
   type: 'braze',
   validateConfig: validateBrazeConfig,
-  create(config) {
-    const problems = validateBrazeConfig(config);
-    if (problems.length) throw new CdpError(`braze destination config: ${problems.map(([, m]) => m).join('; ')}`);
-    return new BrazeDestination(brazeSettings(config));
-  },
-};
+  refusal: 'braze destination config',
+  build: (config) => new BrazeDestination(brazeSettings(config)),
+});

@@ -5,6 +5,7 @@
  * does both gets two jobs. Rows are `ok` once Google accepted the operation; Google then
  * processes the job asynchronously (hours), which no run waits for.
  */
+import { checkedFactory } from '../../../src/destination/checked-factory.js';
 import { request, type HttpResult } from '../../../src/destination/http.js';
 import {
   FatalDestinationError,
@@ -12,11 +13,9 @@ import {
   type DeliveryContext,
   type Destination,
   type DestinationCapabilities,
-  type DestinationFactory,
   type Operation,
   type RowOutcome,
 } from '../../../src/destination/types.js';
-import { CdpError } from '../../../src/errors.js';
 import { checkGoogleAdsConfig, googleAdsSettings, type GoogleAdsSettings } from './config.js';
 import {
   googleAdsErrors,
@@ -30,17 +29,12 @@ import {
 
 export { GOOGLE_MAX_OPERATIONS } from './config.js';
 
-export const factory: DestinationFactory = {
+export const factory = checkedFactory({
   type: 'google_ads',
   validateConfig: checkGoogleAdsConfig,
-  create(config): Destination {
-    const problems = checkGoogleAdsConfig(config);
-    if (problems.length > 0) {
-      throw new CdpError(`invalid google_ads destination: ${problems.map(([, message]) => message).join('; ')}`);
-    }
-    return new CustomerMatchList(googleAdsSettings(config));
-  },
-};
+  refusal: 'invalid google_ads destination',
+  build: (config) => new CustomerMatchList(googleAdsSettings(config)),
+});
 
 /** The OfflineUserDataJobOperation field a row becomes. */
 type Kind = 'create' | 'remove';

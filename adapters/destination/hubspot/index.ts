@@ -13,14 +13,13 @@
  * HubSpot takes plain text (nothing is hashed). A batch answered 207 names its failed inputs;
  * one refused with 400 is resent without the inputs it names (see src/destination/isolate.ts).
  */
-import { CdpError } from '../../../src/errors.js';
+import { checkedFactory } from '../../../src/destination/checked-factory.js';
 import { request, type HttpResult } from '../../../src/destination/http.js';
 import {
   FatalDestinationError,
   type DeliveryContext,
   type Destination,
   type DestinationCapabilities,
-  type DestinationFactory,
   type Operation,
   type RowOutcome,
 } from '../../../src/destination/types.js';
@@ -234,14 +233,9 @@ class HubSpotDestination implements Destination {
   }
 }
 
-export const factory: DestinationFactory = {
+export const factory = checkedFactory({
   type: 'hubspot',
   validateConfig: validateHubSpotConfig,
-  create(config) {
-    const problems = validateHubSpotConfig(config);
-    if (problems.length) {
-      throw new CdpError(`hubspot destination config: ${problems.map(([, m]) => m).join('; ')}`);
-    }
-    return new HubSpotDestination(hubSpotSettings(config));
-  },
-};
+  refusal: 'hubspot destination config',
+  build: (config) => new HubSpotDestination(hubSpotSettings(config)),
+});

@@ -17,14 +17,13 @@
  * (profile.ts), since a bulk import cannot set a field to null. Klaviyo takes plain text
  * (nothing is hashed).
  */
-import { CdpError } from '../../../src/errors.js';
+import { checkedFactory } from '../../../src/destination/checked-factory.js';
 import { request, type HttpResult } from '../../../src/destination/http.js';
 import {
   FatalDestinationError,
   type DeliveryContext,
   type Destination,
   type DestinationCapabilities,
-  type DestinationFactory,
   type Operation,
   type RowOutcome,
 } from '../../../src/destination/types.js';
@@ -229,12 +228,9 @@ class KlaviyoDestination implements Destination {
   }
 }
 
-export const factory: DestinationFactory = {
+export const factory = checkedFactory({
   type: 'klaviyo',
   validateConfig: validateKlaviyoConfig,
-  create(config) {
-    const problems = validateKlaviyoConfig(config);
-    if (problems.length) throw new CdpError(`klaviyo destination config: ${problems.map(([, m]) => m).join('; ')}`);
-    return new KlaviyoDestination(klaviyoSettings(config));
-  },
-};
+  refusal: 'klaviyo destination config',
+  build: (config) => new KlaviyoDestination(klaviyoSettings(config)),
+});

@@ -4,6 +4,7 @@
  * before a body is built. The access token travels as the documented `access_token` body
  * parameter, never in the URL, so proxies and error messages cannot log it.
  */
+import { checkedFactory } from '../../../src/destination/checked-factory.js';
 import { request, type HttpResult } from '../../../src/destination/http.js';
 import { sha256Hex } from '../../../src/destination/hashing.js';
 import {
@@ -12,27 +13,20 @@ import {
   type DeliveryContext,
   type Destination,
   type DestinationCapabilities,
-  type DestinationFactory,
   type Operation,
   type RowOutcome,
 } from '../../../src/destination/types.js';
-import { CdpError } from '../../../src/errors.js';
 import { checkMetaConfig, metaSettings, type MetaSettings } from './config.js';
 import { buildPayload, NO_IDENTIFIER, prepareRow } from './payload.js';
 
 export { META_MAX_BATCH } from './config.js';
 
-export const factory: DestinationFactory = {
+export const factory = checkedFactory({
   type: 'meta',
   validateConfig: checkMetaConfig,
-  create(config): Destination {
-    const problems = checkMetaConfig(config);
-    if (problems.length > 0) {
-      throw new CdpError(`invalid meta destination: ${problems.map(([, message]) => message).join('; ')}`);
-    }
-    return new MetaAudience(metaSettings(config));
-  },
-};
+  refusal: 'invalid meta destination',
+  build: (config) => new MetaAudience(metaSettings(config)),
+});
 
 type Method = 'POST' | 'DELETE';
 

@@ -37,6 +37,8 @@ export interface BigQueryOptions {
   labels?: Record<string, string>;
   /** Rows per results page for `query()`; BigQuery's own default when unset. */
   pageSize?: number;
+  /** Retries of failed requests (network errors, 429, 5xx); the client's default (3) when unset. */
+  maxRetries?: number;
 }
 
 const DEFAULT_BATCH_SIZE = 5000;
@@ -70,6 +72,7 @@ export class BigQueryWarehouse implements Warehouse {
     const bq = new BigQuery({
       projectId: opts.project,
       location: opts.location,
+      ...(opts.maxRetries !== undefined ? { retryOptions: { autoRetry: opts.maxRetries > 0, maxRetries: opts.maxRetries } } : {}),
       ...(opts.apiEndpoint ? { apiEndpoint: opts.apiEndpoint } : {}),
       ...(opts.authClient ? { authClient: opts.authClient } : keyfile ? { keyFilename: keyfile } : {}),
     });

@@ -1,0 +1,581 @@
+/**
+ * The Snowflake adapter on the real snowflake-sdk, against the local protocol endpoint in
+ * tests/protocol/snowflake-server.ts (HTTP on 127.0.0.1, DuckDB behind it). Nothing here
+ * reaches the internet.
+ */
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SnowflakeDialect } from '../adapters/warehouse/snowflake/dialect.js';
+import { SwapCoalescer } from '../adapters/warehouse/snowflake/swap.js';
+import { toNumberedBinds } from '../adapters/warehouse/snowflake/values.js';
+import { CdpError } from '../src/errors.js';
+import { replaceAtomically, buildTableAndSwap } from '../src/materializations/swap.js';
+import { runCommand } from '../src/runner/run.js';
+import { dialectFor, openWarehouse, type TargetConfig } from '../src/warehouse/registry.js';
+import type { ColumnSpec, Relation, Warehouse } from '../src/warehouse/types.js';
+import { makeProject, removeProject } from './helpers/project.js';
+import { startSnowflakeServer, type SnowflakeServer } from './protocol/snowflake-server.js';
+
+// Local time must never leak into values.
+process.env.TZ = 'Asia/Kolkata';
+
+const PASSWORD = 'sekret-pw';
+const PASSPHRASE = 'key-passphrase-1';
+const SCHEMA = 'conformance';
+const rel = (name: string): Relation => ({ schema: SCHEMA, name });
+
+const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const otherKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const dir = mkdtempSync(path.join(tmpdir(), 'cdp-sf-'));
+const encryptedKeyFile = path.join(dir, 'rsa_key.p8');
+writeFileSync(encryptedKeyFile, keys.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: PASSPHRASE }));
+const plainOtherKeyFile = path.join(dir, 'other_key.p8');
+writeFileSync(plainOtherKeyFile, otherKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+
+let server: SnowflakeServer;
+type SnowflakeTarget = Extract<TargetConfig, { type: 'bigquery' | 'snowflake' }>;
+let target: SnowflakeTarget;
+
+beforeAll(async () => {
+  server = await startSnowflakeServer({
+    account: 'test',
+    users: {
+      u: { password: PASSWORD, roles: ['TRANSFORMER', 'PUBLIC'] },
+      svc: { publicKey: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+    },
+    databases: ['DB'],
+    warehouses: ['WH'],
+    inlineRows: 1000,
+    chunkRows: 4000,
+  });
+  target = { type: 'snowflake', account: 'test', user: 'u', password: PASSWORD, role: 'TRANSFORMER', database: 'DB', warehouse: 'WH', schema: 'analytics', access_url: server.url };
+});
+
+afterAll(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function failureOf(p: Promise<unknown>): Promise<CdpError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(CdpError);
+  return err as CdpError;
+}
+
+describe('snowflake dialect', () => {
+  const d = new SnowflakeDialect();
+
+  it('is what the registry hands out, with Snowflake capabilities', async () => {
+    expect((await dialectFor('snowflake')).name).toBe('snowflake');
+    expect(d.capabilities).toEqual({ transactionalDdl: false, merge: true });
+  });
+
+  it('quotes plain lower-case names in their stored upper-case form and keeps every other name exactly', () => {
+    expect(d.quoteIdent('run_id')).toBe('"RUN_ID"');
+    expect(d.quoteIdent('Mixed')).toBe('"Mixed"');
+    expect(d.quoteIdent('we"ird')).toBe('"we""ird"');
+    expect(d.relation({ schema: 'analytics', name: 'orders' })).toBe('"ANALYTICS"."ORDERS"');
+    expect(d.quoteString("it's a \\d")).toBe("'it''s a \\\\d'");
+  });
+
+  it('generates Snowflake SQL for every dialect method', () => {
+    const r = { schema: 's', name: 't' };
+    expect(d.typeName('json')).toBe('VARIANT');
+    expect(d.typeName('timestamp')).toBe('TIMESTAMP_NTZ');
+    expect(d.createSchema('s')).toBe('CREATE SCHEMA IF NOT EXISTS "S"');
+    expect(d.rename(r, 'table', 't2')).toBe('ALTER TABLE "S"."T" RENAME TO "S"."T2"');
+    expect(d.nullSafeEquals('a', 'b')).toBe('EQUAL_NULL(a, b)');
+    expect(d.currentTimestamp()).toBe('SYSDATE()');
+    expect(d.sha256('x')).toBe('SHA2(x, 256)');
+    expect(d.cast("'{}'", 'json')).toBe("PARSE_JSON('{}')");
+    expect(d.arrayAgg('x', 'x DESC')).toBe('ARRAY_AGG(DISTINCT x) WITHIN GROUP (ORDER BY x DESC)');
+    expect(d.regexpMatches('x', "'a'")).toBe("(REGEXP_INSTR(x, 'a') > 0)");
+    expect(d.regexpReplace('x', "'a'", "'b'")).toBe("REGEXP_REPLACE(x, 'a', 'b')");
+    expect(d.newUuid()).toBe('UUID_STRING()');
+    expect(d.timestampMinus('ts', 30, 'day')).toBe('DATEADD(day, -30, ts)');
+    expect(() => d.timestampMinus('ts', 1.5, 'day')).toThrow();
+    expect(d.jsonObject([['a', 'x']])).toBe("TO_JSON(OBJECT_CONSTRUCT_KEEP_NULL('a', x))");
+    const [keysOnly] = d.mergeInto(r, { schema: 's', name: 'src' }, ['k'], []);
+    expect(keysOnly).not.toMatch(/WHEN MATCHED/);
+    expect(keysOnly).toMatch(/ON EQUAL_NULL\("dst"\."K", "src"\."K"\)/);
+  });
+
+  it('rewrites $n parameters to numbered binds outside literals, identifiers and comments', () => {
+    expect(toNumberedBinds(`select $1, '$2', "$3", $1 -- $4\n, $$ $5 $$, $10`)).toBe(`select :1, '$2', "$3", :1 -- $4\n, $$ $5 $$, :10`);
+  });
+
+  it('turns drop-then-replace into SWAP WITH and CREATE OR REPLACE VIEW', () => {
+    const c = new SwapCoalescer({ run: async () => undefined });
+    expect(c.plan(d.drop(rel('t'), 'table'))).toEqual([]);
+    expect(c.plan(d.rename(rel('t__cdp_tmp'), 'table', 't'))).toEqual([
+      'ALTER TABLE "CONFORMANCE"."T__CDP_TMP" SWAP WITH "CONFORMANCE"."T"',
+      'DROP TABLE IF EXISTS "CONFORMANCE"."T__CDP_TMP"',
+    ]);
+    expect(c.plan(d.drop(rel('v'), 'view'))).toEqual([]);
+    expect(c.plan(d.createView(rel('v'), 'select 1'))).toEqual(['CREATE OR REPLACE VIEW "CONFORMANCE"."V" AS\nselect 1\n']);
+    // A view replaced by a table cannot be swapped: the drop runs first, unchanged.
+    expect(c.plan(d.drop(rel('x'), 'view'))).toEqual([]);
+    expect(c.plan(d.rename(rel('x__cdp_tmp'), 'table', 'x'))).toEqual([d.drop(rel('x'), 'view'), d.rename(rel('x__cdp_tmp'), 'table', 'x')]);
+  });
+
+  it('falls back to drop and rename when SWAP WITH fails', async () => {
+    const ran: string[] = [];
+    const c = new SwapCoalescer({
+      run: async (sql) => {
+        if (sql.includes('SWAP WITH')) throw new Error('does not exist');
+        ran.push(sql);
+      },
+    });
+    expect(await c.before(d.drop(rel('t'), 'table'))).toBeUndefined();
+    expect(await c.before(d.rename(rel('t__cdp_tmp'), 'table', 't'))).toBe(d.rename(rel('t__cdp_tmp'), 'table', 't'));
+    expect(ran).toEqual([d.drop(rel('t'), 'table')]);
+  });
+});
+
+describe('snowflake connection', () => {
+  it('logs in with the target settings and pings', async () => {
+    const wh = await openWarehouse(target);
+    try {
+      expect(await wh.ping()).toBe('Snowflake 9.99.0');
+      expect(wh.dialect.name).toBe('snowflake');
+      const login = server.logins.at(-1)!;
+      expect(login).toMatchObject({ user: 'u', ok: true, authenticator: 'SNOWFLAKE', database: 'DB', warehouse: 'WH', role: 'TRANSFORMER', schema: 'analytics' });
+    } finally {
+      await wh.close();
+    }
+  });
+
+  it('shows the connectAsync quirk the adapter avoids: it resolves although the login failed', async () => {
+    const require = createRequire(import.meta.url);
+    const sdk = require('snowflake-sdk') as typeof import('snowflake-sdk');
+    const conn = sdk.createConnection({ accessUrl: server.url, account: 'test', username: 'u', password: 'wrong' } as never);
+    await expect(conn.connectAsync(() => undefined)).resolves.toBeDefined();
+    expect(conn.isUp()).toBe(false);
+  });
+
+  it('turns a wrong password into one CdpError naming the account and user, without the password', async () => {
+    const err = await failureOf(openWarehouse({ ...target, password: 'wrong-password-123' }));
+    expect(err.message).toMatch(/Cannot connect to Snowflake account "test" at http:\/\/127\.0\.0\.1:\d+ as user "u": Incorrect username or password/);
+    expect(err.hint).toMatch(/password/);
+    expect(`${err.message} ${err.hint}`).not.toContain('wrong-password-123');
+  });
+
+  it('names a role the user may not use', async () => {
+    const err = await failureOf(openWarehouse({ ...target, role: 'SYSADMIN' }));
+    expect(err.hint).toMatch(/Role "SYSADMIN" does not exist or is not granted to user "u"/);
+  });
+
+  it('fails before any model runs when the database or warehouse is missing or not granted', async () => {
+    const db = await failureOf(openWarehouse({ ...target, database: 'NOPE' }));
+    expect(db.message).toMatch(/Cannot use database "NOPE" on Snowflake account "test"/);
+    expect(db.hint).toMatch(/GRANT USAGE ON DATABASE NOPE TO ROLE TRANSFORMER/);
+    const wh = await failureOf(openWarehouse({ ...target, warehouse: 'BIG_WH' }));
+    expect(wh.message).toMatch(/Cannot use warehouse "BIG_WH"/);
+    // The sessions opened for the checks were logged out again.
+    expect(server.openSessions()).toBe(0);
+  });
+
+  it('reports an unreachable endpoint and missing settings clearly', async () => {
+    const down = await failureOf(openWarehouse({ ...target, access_url: 'http://127.0.0.1:1' }));
+    expect(down.message).toMatch(/Cannot connect to Snowflake account "test" at http:\/\/127\.0\.0\.1:1/);
+    expect(down.hint).toMatch(/access_url/);
+    expect((await failureOf(openWarehouse({ type: 'snowflake' }))).message).toMatch(/no account/);
+    const noSecret = await failureOf(openWarehouse({ ...target, password: undefined }));
+    expect(noSecret.message).toMatch(/neither a password nor a private_key_path/);
+  }, 30_000);
+
+  it('logs in with a key pair (encrypted PKCS#8 key and passphrase)', async () => {
+    const keyTarget: SnowflakeTarget = { ...target, user: 'svc', role: undefined, password: undefined, private_key_path: encryptedKeyFile, private_key_passphrase: PASSPHRASE };
+    const wh = await openWarehouse(keyTarget);
+    try {
+      expect(await wh.query('SELECT CURRENT_USER() AS "u"')).toEqual([{ u: 'SVC' }]);
+      expect(server.logins.at(-1)).toMatchObject({ user: 'svc', ok: true, authenticator: 'SNOWFLAKE_JWT' });
+    } finally {
+      await wh.close();
+    }
+    const badPass = await failureOf(openWarehouse({ ...keyTarget, private_key_passphrase: 'not-it-at-all' }));
+    expect(badPass.hint).toMatch(/private_key_passphrase/);
+    expect(`${badPass.message} ${badPass.hint}`).not.toContain('not-it-at-all');
+    const wrongKey = await failureOf(openWarehouse({ ...keyTarget, private_key_path: plainOtherKeyFile, private_key_passphrase: undefined }));
+    expect(wrongKey.hint).toMatch(/RSA_PUBLIC_KEY/);
+    const noFile = await failureOf(openWarehouse({ ...keyTarget, private_key_path: path.join(dir, 'missing.p8') }));
+    expect(noFile.message).toMatch(/Cannot read the private key file .*missing\.p8.*ENOENT/);
+  });
+});
+
+describe('snowflake warehouse', () => {
+  let wh: Warehouse;
+  const table = (name: string) => wh.dialect.relation(rel(name));
+
+  beforeAll(async () => {
+    wh = await openWarehouse(target);
+    await wh.execute(wh.dialect.createSchema(SCHEMA));
+  });
+
+  afterAll(async () => {
+    await wh?.close();
+  });
+
+  it('normalises scalar result values', async () => {
+    const d = wh.dialect;
+    const [row] = await wh.query(`SELECT
+      ${d.cast('42', 'integer')} AS i,
+      ${d.cast('123456789012', 'bigint')} AS b,
+      ${d.cast("'9007199254740993'", 'bigint')} AS huge,
+      ${d.cast("'1.25'", 'decimal')} AS dec,
+      ${d.cast('0.5', 'double')} AS dbl,
+      ${d.cast("'2024-02-29'", 'date')} AS d,
+      ${d.cast("'2024-01-02 03:04:05.678'", 'timestamp')} AS ts,
+      CAST('2024-01-02 03:04:05.678+02:00' AS TIMESTAMP_TZ) AS tstz,
+      true AS t,
+      'héllo' AS s,
+      ${d.cast('NULL', 'integer')} AS n,
+      ${d.cast(`'{"a": [1, 2]}'`, 'json')} AS j,
+      'x' AS "Mixed"`);
+    expect(row).toStrictEqual({
+      i: 42,
+      b: 123456789012,
+      huge: 9007199254740993n,
+      dec: 1.25,
+      dbl: 0.5,
+      d: '2024-02-29',
+      ts: new Date('2024-01-02T03:04:05.678Z'),
+      tstz: new Date('2024-01-02T01:04:05.678Z'),
+      t: true,
+      s: 'héllo',
+      n: null,
+      j: { a: [1, 2] },
+      Mixed: 'x',
+    });
+  });
+
+  it('normalises aggregates, also beyond 2^53', async () => {
+    const [agg] = await wh.query(`SELECT count(*) AS c, sum(x) AS s, avg(x) AS a, min(x) AS mn FROM (VALUES (1), (2), (3)) AS v(x)`);
+    expect(agg).toStrictEqual({ c: 3, s: 6, a: 2, mn: 1 });
+    const [big] = await wh.query(`SELECT sum(x) AS s FROM (VALUES (CAST(9007199254740991 AS BIGINT)), (CAST(9007199254740991 AS BIGINT))) AS v(x)`);
+    expect(big).toStrictEqual({ s: 18014398509481982n });
+  });
+
+  it('binds $n parameters of every JS type, reused and next to literals', async () => {
+    const [row] = await wh.query(`SELECT $1 + 1 AS n, $2 AS s, CAST($3 AS TIMESTAMP_NTZ) AS ts, CAST($4 AS BIGINT) AS big, $5 = 'x' AS eq, CAST($6 AS BOOLEAN) AS flag, $1 AS again, '$1' AS lit`, [
+      41,
+      "it's",
+      new Date('2024-05-06T07:08:09.010Z'),
+      9007199254740993n,
+      null,
+      true,
+    ]);
+    expect(row).toStrictEqual({ n: 42, s: "it's", ts: new Date('2024-05-06T07:08:09.010Z'), big: 9007199254740993n, eq: null, flag: true, again: 41, lit: '$1' });
+    const sent = server.queries.at(-1)!;
+    expect(sent.sqlText).toContain(':1 + 1');
+    expect(sent.bindCount).toBe(6);
+
+    await wh.execute(wh.dialect.createTable(rel('params'), [{ name: 'id', type: 'integer' }, { name: 'label', type: 'text' }]));
+    await wh.execute(`INSERT INTO ${table('params')} VALUES ($1, $2), ($3, $4)`, [1, 'one', 2, "it's two"]);
+    expect(await wh.query(`SELECT label FROM ${table('params')} WHERE id = $1`, [2])).toEqual([{ label: "it's two" }]);
+  });
+
+  it('runs statements concurrently on several sessions', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => wh.query<{ i: number }>(`SELECT ${i} AS i`)));
+    expect(results.map((r) => r[0].i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  const SERIES = `SELECT g AS i FROM generate_series(1, 25000) AS t(g) WHERE g > $1 ORDER BY g`;
+
+  it('downloads large results through chunks', async () => {
+    const before = server.chunkRequests.length;
+    const rows = await wh.query<{ i: number }>(SERIES, [0]);
+    expect(rows.length).toBe(25000);
+    expect(rows[0]).toEqual({ i: 1 });
+    expect(rows[24999]).toEqual({ i: 25000 });
+    const fetched = server.chunkRequests.slice(before);
+    // 1,000 rows inline, then 24,000 in chunks of 4,000.
+    expect(fetched.length).toBe(6);
+    expect(fetched.every((c) => c.chunkKey === 'local-chunk-key' && c.authorization === undefined)).toBe(true);
+  }, 30_000);
+
+  it('streams rows in bounded batches', async () => {
+    const sizes: number[] = [];
+    let sum = 0;
+    for await (const batch of wh.stream<{ i: number }>(SERIES, [0], 4000)) {
+      sizes.push(batch.length);
+      for (const r of batch) sum += r.i;
+    }
+    expect(sizes).toEqual([4000, 4000, 4000, 4000, 4000, 4000, 1000]);
+    expect(sum).toBe((25000 * 25001) / 2);
+  }, 30_000);
+
+  it('releases the session when a stream ends early or fails', async () => {
+    for (let n = 0; n < 6; n++) {
+      for await (const batch of wh.stream<{ i: number }>(SERIES, [0], 1000)) {
+        expect(batch[0]).toEqual({ i: 1 });
+        break;
+      }
+    }
+    for (let n = 0; n < 3; n++) {
+      const failing = async () => {
+        for await (const _batch of wh.stream('SELECT * FROM no_such_table_anywhere')) void _batch;
+      };
+      await expect(failing()).rejects.toThrow(/NO_SUCH_TABLE_ANYWHERE/);
+    }
+    expect(await wh.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  }, 30_000);
+
+  it('maps SQL errors to one line with the Snowflake code, SQLSTATE and query id', async () => {
+    const err = await wh.query('SELECT * FROM missing_table').then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string; sqlState?: string; queryId?: string },
+    );
+    expect(err?.name).toBe('SnowflakeQueryError');
+    expect(err?.code).toBe('002003');
+    expect(err?.sqlState).toBe('42S02');
+    expect(err?.queryId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(err?.message).not.toContain('\n');
+    expect(err?.message).toMatch(/SQL compilation error: .*MISSING_TABLE.*\(Snowflake error 002003, SQLSTATE 42S02, query /);
+  });
+
+  const LOAD_COLUMNS: ColumnSpec[] = [
+    { name: 'id', type: 'bigint' },
+    { name: 'n', type: 'integer' },
+    { name: 'name', type: 'text' },
+    { name: 'score', type: 'double' },
+    { name: 'amount', type: 'decimal' },
+    { name: 'active', type: 'boolean' },
+    { name: 'born', type: 'date' },
+    { name: 'seen', type: 'timestamp' },
+    { name: 'meta', type: 'json' },
+  ];
+  const DAY = 86_400_000;
+  const nameOf = (i: number) => (i % 7 === 0 ? null : i === 3 ? 'a,"b"\nc\\.' : i === 4 ? '' : i === 5 ? "it's" : `name ${i}`);
+  const inputRow = (i: number): unknown[] => [
+    i === 1 ? 1n : i,
+    i % 1000,
+    nameOf(i),
+    i / 4,
+    i % 2 === 0 ? `${i}.125` : i + 0.5,
+    i % 3 === 0,
+    i % 2 === 0 ? '2024-01-15' : new Date(Date.UTC(2020, 0, 1) + (i % 365) * DAY),
+    i % 2 === 0 ? '2024-03-01 12:00:00.250' : new Date(Date.UTC(2024, 0, 1, 0, 0, i % 60)),
+    i % 5 === 0 ? null : { k: i, tags: ['x'] },
+  ];
+  const expectedRow = (i: number) => ({
+    id: i,
+    n: i % 1000,
+    name: nameOf(i),
+    score: i / 4,
+    amount: i % 2 === 0 ? i + 0.125 : i + 0.5,
+    active: i % 3 === 0,
+    born: i % 2 === 0 ? '2024-01-15' : new Date(Date.UTC(2020, 0, 1) + (i % 365) * DAY).toISOString().slice(0, 10),
+    seen: i % 2 === 0 ? new Date('2024-03-01T12:00:00.250Z') : new Date(Date.UTC(2024, 0, 1, 0, 0, i % 60)),
+    meta: i % 5 === 0 ? null : { k: i, tags: ['x'] },
+  });
+  async function* batchesOf(total: number, size: number): AsyncIterable<unknown[][]> {
+    for (let start = 1; start <= total; start += size) {
+      yield Array.from({ length: Math.min(size, total - start + 1) }, (_, k) => inputRow(start + k));
+    }
+  }
+
+  it('bulk loads 20k typed rows through batched multi-row INSERTs', async () => {
+    await wh.execute(wh.dialect.createTable(rel('loaded'), LOAD_COLUMNS));
+    const before = server.queries.length;
+    const loaded = await wh.bulkLoad(rel('loaded'), LOAD_COLUMNS, batchesOf(20_000, 5000));
+    expect(loaded).toBe(20_000);
+    const inserts = server.queries.slice(before).filter((q) => q.sqlText.startsWith('INSERT INTO'));
+    expect(inserts.length).toBe(20);
+    expect(inserts[0].bindCount).toBe(1000 * LOAD_COLUMNS.length);
+    expect(inserts[0].queryTag).toBe(JSON.stringify({ app: 'composable-cdp', model: `${SCHEMA}.loaded` }));
+
+    const [stats] = await wh.query(`SELECT count(*) AS c, sum(id) AS s, count(name) AS names, count(meta) AS metas,
+      sum(CASE WHEN active THEN 1 ELSE 0 END) AS actives FROM ${table('loaded')}`);
+    expect(stats).toStrictEqual({ c: 20_000, s: (20_000 * 20_001) / 2, names: 20_000 - 2857, metas: 16_000, actives: 6_666 });
+
+    const ids = [1, 2, 3, 4, 5, 7, 19_999, 20_000];
+    const rows = await wh.query(`SELECT * FROM ${table('loaded')} WHERE id IN (${ids.join(', ')}) ORDER BY id`);
+    expect(rows).toStrictEqual(ids.map(expectedRow));
+  }, 120_000);
+
+  it('bulk loads nothing when a value does not fit its column', async () => {
+    const cols: ColumnSpec[] = [{ name: 'a', type: 'integer' }, { name: 'b', type: 'text' }];
+    await wh.execute(wh.dialect.createTable(rel('load_bad'), cols));
+    async function* rows(): AsyncIterable<unknown[][]> {
+      yield [[1, 'ok'], [2, 'ok']];
+      yield [['not a number', 'bad']];
+    }
+    await expect(wh.bulkLoad(rel('load_bad'), cols, rows())).rejects.toThrow(/Cannot load "not a number" into column "a" \(integer\).*row 3/);
+    expect(await wh.query(`SELECT count(*) AS c FROM ${table('load_bad')}`)).toEqual([{ c: 0 }]);
+    async function* onlyB(): AsyncIterable<unknown[][]> {
+      yield [['only b']];
+    }
+    expect(await wh.bulkLoad(rel('load_bad'), [{ name: 'b', type: 'text' }], onlyB())).toBe(1);
+    expect(await wh.query(`SELECT a, b FROM ${table('load_bad')}`)).toEqual([{ a: null, b: 'only b' }]);
+  });
+
+  it('rolls DML back but not DDL, which Snowflake commits on its own', async () => {
+    const d = wh.dialect;
+    await wh.execute(d.createTable(rel('tx_rows'), [{ name: 'a', type: 'integer' }]));
+    await expect(
+      wh.transaction(async (tx) => {
+        await tx.execute(`INSERT INTO ${table('tx_rows')} VALUES ($1)`, [1]);
+        expect(await tx.query(`SELECT a FROM ${table('tx_rows')}`)).toEqual([{ a: 1 }]);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await wh.query(`SELECT count(*) AS c FROM ${table('tx_rows')}`)).toEqual([{ c: 0 }]);
+
+    await expect(
+      wh.transaction(async (tx) => {
+        await tx.execute(d.createTable(rel('tx_ddl'), [{ name: 'a', type: 'integer' }]));
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect((await wh.relations(SCHEMA)).map((r) => r.name)).toContain('tx_ddl');
+
+    expect(await wh.transaction(async (tx) => {
+      await tx.execute(`INSERT INTO ${table('tx_rows')} VALUES ($1)`, [7]);
+      return 'done';
+    })).toBe('done');
+    expect(await wh.query(`SELECT a FROM ${table('tx_rows')}`)).toEqual([{ a: 7 }]);
+  });
+
+  it('replaces tables with SWAP WITH and views with CREATE OR REPLACE VIEW', async () => {
+    const d = wh.dialect;
+    const target = rel('swapped');
+    expect(await buildTableAndSwap(wh, target, 'SELECT 1 AS v')).toBe(1);
+    await wh.execute(d.createView(rel('swapped_view'), `SELECT v FROM ${table('swapped')}`));
+    const before = server.queries.length;
+    expect(await buildTableAndSwap(wh, target, 'SELECT 2 AS v UNION ALL SELECT 3')).toBe(2);
+    const sent = server.queries.slice(before).map((q) => q.sqlText);
+    expect(sent).toContain('ALTER TABLE "CONFORMANCE"."SWAPPED__CDP_TMP" SWAP WITH "CONFORMANCE"."SWAPPED"');
+    expect(sent.some((s) => /^DROP TABLE IF EXISTS "CONFORMANCE"."SWAPPED"$/.test(s))).toBe(false);
+    expect(await wh.query(`SELECT v FROM ${table('swapped_view')} ORDER BY v`)).toEqual([{ v: 2 }, { v: 3 }]);
+    expect((await wh.relations(SCHEMA)).map((r) => r.name).filter((n) => n.startsWith('swapped'))).toEqual(['swapped', 'swapped_view']);
+
+    await replaceAtomically(wh, rel('swapped_view'), (tx) => tx.execute(d.createView(rel('swapped_view'), `SELECT v * 10 AS v FROM ${table('swapped')}`)));
+    expect(server.queries.at(-2)?.sqlText).toMatch(/^CREATE OR REPLACE VIEW "CONFORMANCE"."SWAPPED_VIEW" AS/);
+    expect(await wh.query(`SELECT v FROM ${table('swapped_view')} ORDER BY v`)).toEqual([{ v: 20 }, { v: 30 }]);
+  });
+
+  it('lists relations and columns, keeping exact-case names', async () => {
+    const d = wh.dialect;
+    await wh.execute(d.createTable(rel('rel_table'), [{ name: 'id', type: 'bigint' }, { name: 'we"ird', type: 'text' }, { name: 'CamelCase', type: 'timestamp' }]));
+    await wh.execute(`INSERT INTO ${table('rel_table')} (id, ${d.quoteIdent('we"ird')}) VALUES (1, ${d.quoteString("o'k\\")})`);
+    await wh.execute(d.createView(rel('rel_view'), `SELECT id FROM ${table('rel_table')};`));
+    const listed = (await wh.relations(SCHEMA)).filter((r) => r.name.startsWith('rel_'));
+    expect(listed).toEqual([
+      { schema: SCHEMA, name: 'rel_table', kind: 'table' },
+      { schema: SCHEMA, name: 'rel_view', kind: 'view' },
+    ]);
+    expect((await wh.columns(rel('rel_table'))).map((c) => c.name)).toEqual(['id', 'we"ird', 'CamelCase']);
+    expect(await wh.query(`SELECT ${d.quoteIdent('we"ird')} AS w FROM ${table('rel_view')} JOIN ${table('rel_table')} USING (id)`)).toEqual([{ w: "o'k\\" }]);
+    expect(await wh.relations('no_such_schema')).toEqual([]);
+    expect(await wh.columns(rel('no_such_table'))).toEqual([]);
+  });
+
+  it('merges NULL-safely on a composite key', async () => {
+    const d = wh.dialect;
+    const cols: ColumnSpec[] = [{ name: 'k1', type: 'integer' }, { name: 'k2', type: 'text' }, { name: 'v', type: 'text' }];
+    for (const name of ['m_target', 'm_source']) await wh.execute(d.createTable(rel(name), cols));
+    await wh.execute(`INSERT INTO ${table('m_target')} VALUES (1, NULL, 'a'), (NULL, NULL, 'b'), (2, 'x', 'c')`);
+    await wh.execute(`INSERT INTO ${table('m_source')} VALUES (1, NULL, 'A'), (NULL, NULL, 'B'), (3, NULL, 'D')`);
+    const merge = d.mergeInto(rel('m_target'), rel('m_source'), ['k1', 'k2'], ['k1', 'k2', 'v']);
+    for (let run = 0; run < 2; run++) {
+      await wh.transaction(async (tx) => {
+        for (const sql of merge) await tx.execute(sql);
+      });
+    }
+    expect(await wh.query(`SELECT k1, k2, v FROM ${table('m_target')} ORDER BY k1 NULLS LAST, k2 NULLS LAST`)).toEqual([
+      { k1: 1, k2: null, v: 'A' },
+      { k1: 2, k2: 'x', v: 'c' },
+      { k1: 3, k2: null, v: 'D' },
+      { k1: null, k2: null, v: 'B' },
+    ]);
+    await wh.execute(`INSERT INTO ${table('m_source')} VALUES (4, 'y', 'E')`);
+    for (const sql of d.mergeInto(rel('m_target'), rel('m_source'), ['k1', 'k2'], [])) await wh.execute(sql);
+    expect(await wh.query(`SELECT count(*) AS c, count(v) AS with_v FROM ${table('m_target')}`)).toEqual([{ c: 5, with_v: 4 }]);
+  });
+
+  it('evaluates the dialect functions', async () => {
+    const d = wh.dialect;
+    const [row] = await wh.query(`SELECT ${d.sha256("'abc'")} AS abc, ${d.sha256('$1')} AS param,
+      ${d.regexpMatches("'x@gmail.com'", d.quoteString('@(gmail|googlemail)\\.com$'))} AS gmail,
+      ${d.regexpMatches("'gmailXcom'", d.quoteString('gmail\\.com'))} AS not_gmail,
+      ${d.regexpMatches("'abc'", "'b'")} AS search,
+      ${d.regexpReplace("'a-b-c'", "'-'", "''")} AS replaced,
+      ${d.jsonObject([['a', '1'], ['b', 'NULL']])} AS obj,
+      LENGTH(${d.newUuid()}) AS uuid_len,
+      ${d.timestampMinus(d.cast("'2024-03-31 00:00:00'", 'timestamp'), 1, 'month')} AS month_ago,
+      ${d.currentTimestamp()} AS now`, ['héllo wörld']);
+    expect(row.abc).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(row.param).toBe(createHash('sha256').update('héllo wörld', 'utf8').digest('hex'));
+    expect(row).toMatchObject({ gmail: true, not_gmail: false, search: true, replaced: 'abc', uuid_len: 36 });
+    expect(JSON.parse(row.obj as string)).toEqual({ a: 1, b: null });
+    expect(row.month_ago).toEqual(new Date('2024-02-29T00:00:00Z'));
+    expect(Math.abs((row.now as Date).getTime() - Date.now())).toBeLessThan(60_000);
+
+    const [ints] = await wh.query(`SELECT ${d.arrayAgg('x', 'x DESC')} AS a FROM (VALUES (CAST(3 AS BIGINT)), (CAST(1 AS BIGINT)), (CAST(3 AS BIGINT)), (NULL)) AS v(x)`);
+    expect(ints).toStrictEqual({ a: [3, 1] });
+    const [dates] = await wh.query(`SELECT ${d.arrayAgg(d.cast('x', 'date'), d.cast('x', 'date'))} AS a FROM (VALUES ('2024-02-01'), ('2023-12-31')) AS v(x)`);
+    expect(dates).toStrictEqual({ a: ['2023-12-31', '2024-02-01'] });
+  });
+
+  it('tags statements that write a relation with the model they belong to', async () => {
+    await buildTableAndSwap(wh, rel('tagged_model'), 'SELECT 1 AS v');
+    const tags = server.queries.filter((q) => q.sqlText.includes('TAGGED_MODEL')).map((q) => q.queryTag);
+    expect(tags.length).toBeGreaterThan(2);
+    const writes = server.queries.filter((q) => /^(CREATE|ALTER|DROP)/.test(q.sqlText) && q.sqlText.includes('TAGGED_MODEL'));
+    expect(new Set(writes.map((q) => q.queryTag))).toEqual(new Set([JSON.stringify({ app: 'composable-cdp', model: `${SCHEMA}.tagged_model` })]));
+  });
+
+  it('logs every session out on close', async () => {
+    const other = await openWarehouse(target);
+    await Promise.all([other.query('SELECT 1 AS a'), other.query('SELECT 2 AS a')]);
+    const open = server.openSessions();
+    const deletedBefore = server.deletedSessions.length;
+    await other.close();
+    expect(server.deletedSessions.length - deletedBefore).toBe(2);
+    expect(server.openSessions()).toBe(open - 2);
+    await other.close();
+  });
+});
+
+describe('snowflake build', () => {
+  it('builds a seed, a view and a table end to end', async () => {
+    process.env.SF_PW = PASSWORD;
+    const project = makeProject({
+      'cdp.config.yaml':
+        `name: sf_project\ntarget: sf\ntargets:\n  sf:\n    type: snowflake\n    account: test\n    user: u\n    password: \${env:SF_PW}\n` +
+        `    database: DB\n    schema: analytics\n    warehouse: WH\n    access_url: ${server.url}\nschema: analytics\nthreads: 2\n`,
+      'seeds/raw_people.csv': 'id,email,score\n1, Ada@X.com ,1.5\n2,bob@y.org,\n3,,7\n',
+      'models/stg_people.sql': 'select id, lower(trim(email)) as email, score from {{ref "raw_people"}}',
+      'models/people_summary.sql': '{{config materialized="table"}}\nselect count(*) as people, count(email) as with_email, sum(score) as total_score from {{ref "stg_people"}}',
+      'models/schema.yml': 'models:\n  - name: stg_people\n    columns:\n      - name: id\n        tests: [unique, not_null]\n',
+    });
+    try {
+      const outcome = await runCommand({ command: 'build', projectDir: project, out: { write: () => true } as unknown as NodeJS.WritableStream });
+      expect(outcome.summary.results.map((r) => `${r.name}:${r.status}:${r.message}`).sort()).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^people_summary:success/), expect.stringMatching(/^raw_people:success/), expect.stringMatching(/^stg_people:success/)]),
+      );
+      expect(outcome.exitCode).toBe(0);
+      const wh = await openWarehouse(target);
+      try {
+        expect(await wh.query('select people, with_email, total_score from analytics.people_summary')).toEqual([{ people: 3, with_email: 2, total_score: 8.5 }]);
+        expect(await wh.query('select id, email from analytics.stg_people order by id')).toEqual([
+          { id: 1, email: 'ada@x.com' },
+          { id: 2, email: 'bob@y.org' },
+          { id: 3, email: null },
+        ]);
+      } finally {
+        await wh.close();
+      }
+    } finally {
+      removeProject(project);
+    }
+  }, 60_000);
+});
