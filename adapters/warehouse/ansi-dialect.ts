@@ -7,7 +7,7 @@ import type { ColumnSpec, Dialect, DialectCapabilities, LogicalType, Relation, R
 
 export abstract class AnsiDialect implements Dialect {
   abstract readonly name: string;
-  readonly capabilities: DialectCapabilities = { transactionalDdl: true, merge: true };
+  readonly capabilities: DialectCapabilities = { transactionalDdl: true, merge: true, enforcedPrimaryKeys: true };
 
   abstract typeName(type: LogicalType): string;
   abstract sha256(expr: string): string;

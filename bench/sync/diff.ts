@@ -18,22 +18,15 @@ import { openWarehouse, type TargetConfig } from '../../src/warehouse/registry.j
 import type { Dialect, Warehouse } from '../../src/warehouse/types.js';
 import { argValue, childMain } from './child.js';
 import { RssSampler, maxRssMb } from './instrument.js';
-import { DIFF_SYNC, createDiffSourceSql, diffShape, previousRowsSql } from './project.js';
+import { DIFF_SYNC, VARIANTS, createDiffSourceSql, diffShape, previousRowsSql, type Variant } from './project.js';
 
-export const VARIANTS = {
-  engine: 'buildPlan() as shipped: sha256 of the fields JSON, fields carried through the join',
-  sha256: 'replica of the engine SQL (checks the replica matches buildPlan)',
-  md5: 'replica with md5 instead of sha256',
-  hash64: "replica with CAST(hash(fields) AS VARCHAR), DuckDB's 64-bit hash of the same JSON",
-  lean: 'hash(columns) as text; the join carries only (key, row_hash); JSON built for the diff rows only',
-  costs: 'ingredients alone over the source: JSON, each hash, the bare join',
-} as const;
-export type Variant = keyof typeof VARIANTS;
 
 export interface DiffMeasurement {
   variant: Variant;
   memoryLimit?: string;
   planS: number;
+  /** CPU seconds of the process (all DuckDB threads) during the step: less sensitive than wall time to other load. */
+  cpuS: number;
   counts?: PlanCounts;
   maxRssMb: number;
   peakSampledMb: number;
@@ -79,7 +72,7 @@ async function setup(ctx: Ctx): Promise<void> {
   await wh.execute(`create schema if not exists ${VARIANT_SCHEMA}`);
   await wh.execute(
     `create or replace table ${VARIANT_SNAPSHOT} as select key, fields, sha256(fields) as h_sha256, md5(fields) as h_md5, ` +
-      `cast(hash(fields) as varchar) as h_hash64, cast(hash(${ctx.columns.join(', ')}) as varchar) as h_lean ` +
+      `cast(hash(fields) as varchar) as h_hash64, cast(hash(${ctx.columns.join(', ')}) as varchar) as h_lean, hash(${ctx.columns.join(', ')}) as h_lean64 ` +
       `from (${previousRowsSql(n, ctx.fieldsJson)})`,
   );
 }
@@ -112,25 +105,29 @@ function replicaSql(ctx: Ctx, target: string, hashCol: string, hashOf: (fields: 
  * The proposed plan: a 64-bit hash of the columns (no JSON, no sha256 per source row), a join
  * that carries only (key, row_hash), and the fields JSON built afterwards for the changed rows.
  */
-function leanSql(ctx: Ctx, target: string): string {
+function leanSql(ctx: Ctx, target: string, native: boolean): string {
   const { d, sync } = ctx;
   const t = stateTables(ctx);
   const key = (alias: string) => d.cast(`${alias}.${d.quoteIdent(sync.spec.key)}`, 'text');
-  const snap = `(select key, h_lean as row_hash, fields from ${VARIANT_SNAPSHOT})`;
+  const snap = `(select key, ${native ? 'h_lean64' : 'h_lean'} as row_hash, fields from ${VARIANT_SNAPSHOT})`;
+  const hash = (cols: string) => (native ? `hash(${cols})` : `cast(hash(${cols}) as varchar)`);
+  // A pending row's hash is unknown: NULL (native) or '' (text, as the engine does today).
+  const unknown = native ? 'cast(null as ubigint)' : "''";
+  const isUnknown = native ? 'p.row_hash is null' : "p.row_hash = ''";
   const pending = d.relation(t.pending);
   const known =
     `(select key, row_hash, fields from ${snap} as s0\n` +
-    ` union all select p.key, '' as row_hash, max(p.fields) as fields from ${pending} p\n` +
+    ` union all select p.key, ${unknown} as row_hash, max(p.fields) as fields from ${pending} p\n` +
     ` where not exists (select 1 from ${snap} s where s.key = p.key) group by p.key)`;
   return (
     `create or replace table ${target} as\n` +
-    `with hashed as (select ${key('r')} as key, cast(hash(${ctx.columns.map((c) => `r.${c}`).join(', ')}) as varchar) as row_hash from ${d.relation(sync.relation)} r),\n` +
+    `with hashed as (select ${key('r')} as key, ${hash(ctx.columns.map((c) => `r.${c}`).join(', '))} as row_hash from ${d.relation(sync.relation)} r),\n` +
     `diff as (\n` +
     `  select coalesce(h.key, p.key) as key,\n` +
-    `    case when h.key is null then 'remove' when p.key is null or p.row_hash = '' then 'add' else 'change' end as change,\n` +
+    `    case when h.key is null then 'remove' when p.key is null or ${isUnknown} then 'add' else 'change' end as change,\n` +
     `    coalesce(h.row_hash, p.row_hash) as row_hash\n` +
     `  from hashed h full outer join (select key, row_hash from ${known} k) p on h.key = p.key\n` +
-    `  where p.key is null or h.key is null or h.row_hash <> p.row_hash\n` +
+    `  where p.key is null or h.key is null or h.row_hash is distinct from p.row_hash\n` +
     `),\n` +
     // Fields only for the 2% that changed: from the source, or for removals from what was
     // delivered. IN (...) makes the small diff the hash join's build side, so neither the
@@ -185,6 +182,7 @@ async function measure(ctx: Ctx, variant: Variant, memoryLimit: string | undefin
   rss.start();
   const target = `${VARIANT_SCHEMA}.plan_${variant}`;
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   let counts: PlanCounts | undefined;
   let costs: Record<string, number> | undefined;
   switch (variant) {
@@ -195,7 +193,7 @@ async function measure(ctx: Ctx, variant: Variant, memoryLimit: string | undefin
       costs = await timeCosts(ctx);
       break;
     default: {
-      const sql = variant === 'lean' ? leanSql(ctx, target)
+      const sql = variant === 'lean' || variant === 'lean64' ? leanSql(ctx, target, variant === 'lean64')
         : variant === 'sha256' ? replicaSql(ctx, target, 'h_sha256', (f) => d.sha256(f))
         : variant === 'md5' ? replicaSql(ctx, target, 'h_md5', (f) => `md5(${f})`)
         : replicaSql(ctx, target, 'h_hash64', (f) => `cast(hash(${f}) as varchar)`);
@@ -204,6 +202,7 @@ async function measure(ctx: Ctx, variant: Variant, memoryLimit: string | undefin
     }
   }
   const planS = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   rss.stop();
   await wh.execute(d.drop(stateTables(ctx).plan, 'table'));
   await wh.execute(`drop table if exists ${target}`);
@@ -213,7 +212,7 @@ async function measure(ctx: Ctx, variant: Variant, memoryLimit: string | undefin
       throw new Error(`variant ${variant}: plan ${JSON.stringify(counts)} differs from the data's ${JSON.stringify(want)}`);
     }
   }
-  return { variant, memoryLimit, planS, counts, costs, maxRssMb: maxRssMb(), peakSampledMb: rss.peakMb() };
+  return { variant, memoryLimit, planS, cpuS: (cpu.user + cpu.system) / 1e6, counts, costs, maxRssMb: maxRssMb(), peakSampledMb: rss.peakMb() };
 }
 
 childMain(async (): Promise<DiffMeasurement | { setupS: number }> => {

@@ -77,3 +77,15 @@ export function createDiffSourceSql(n: number): string[] {
 export function previousRowsSql(n: number, fieldsJson: string): string {
   return `select profile_id as key, email, first_name, ${fieldsJson} as fields from (select ${memberColumns('i')} from range(${n}) t(i))`;
 }
+
+/** The plan variants bench/sync/diff.ts times (it runs in a child; the parent needs only these names). */
+export const VARIANTS = {
+  engine: 'buildPlan() as shipped: sha256 of the fields JSON, fields carried through the join',
+  sha256: 'replica of the engine SQL (checks the replica matches buildPlan)',
+  md5: 'replica with md5 instead of sha256',
+  hash64: "replica with CAST(hash(fields) AS VARCHAR), DuckDB's 64-bit hash of the same JSON",
+  lean: 'hash(columns) as text; the join carries only (key, row_hash); JSON built for the diff rows only',
+  lean64: 'as lean, with the hash kept as a UBIGINT column (no cast to text on either side)',
+  costs: 'ingredients alone over the source: JSON, each hash, the bare join',
+} as const;
+export type Variant = keyof typeof VARIANTS;

@@ -17,8 +17,8 @@ import { loadConfig, resolveTarget } from '../../src/project/config.js';
 import { openWarehouse, type TargetConfig } from '../../src/warehouse/registry.js';
 import type { Warehouse } from '../../src/warehouse/types.js';
 import { argValue, runChild } from './child.js';
-import type { DiffMeasurement, Variant } from './diff.js';
-import { BATCH_SIZE, CONCURRENCY, MEMBERS, MEMBERS_SYNC, SCHEMA, changeMembersSql, createMembersSql, writeBenchProject } from './project.js';
+import type { DiffMeasurement } from './diff.js';
+import { BATCH_SIZE, CONCURRENCY, MEMBERS, MEMBERS_SYNC, SCHEMA, VARIANTS, changeMembersSql, createMembersSql, writeBenchProject, type Variant } from './project.js';
 import type { SinkRequest, SinkStats } from './sink.js';
 import type { SyncMeasurement } from './sync-run.js';
 
@@ -71,6 +71,8 @@ interface Args {
   memoryLimit?: string;
   /** --max-old-space-size for the sync runs' Node processes, in MB. */
   maxOldSpace?: number;
+  /** Diff variants to run (all by default). */
+  variants?: string[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -80,7 +82,7 @@ function parseArgs(argv: string[]): Args {
     if (!Number.isInteger(n) || n < 0) throw new Error(`${name} needs a whole number, got ${v}`);
     return n;
   };
-  return { members: num('--members', 1_000_000), diffRows: num('--diff-rows', 10_000_000), repeats: Math.max(1, num('--repeats', 1)), keep: argv.includes('--keep'), memoryLimit: argValue(argv, '--memory-limit'), maxOldSpace: num('--max-old-space', 0) || undefined };
+  return { members: num('--members', 1_000_000), diffRows: num('--diff-rows', 10_000_000), repeats: Math.max(1, num('--repeats', 1)), keep: argv.includes('--keep'), memoryLimit: argValue(argv, '--memory-limit'), maxOldSpace: num('--max-old-space', 0) || undefined, variants: argValue(argv, '--variants')?.split(',') };
 }
 
 async function withWarehouse<T>(dir: string, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
@@ -182,6 +184,7 @@ const DIFF_RUNS: DiffRun[] = [
   { variant: 'hash64' },
   { variant: 'lean' },
   { variant: 'lean', memoryLimit: '256MB' },
+  { variant: 'lean64' },
   { variant: 'costs' },
 ];
 
@@ -192,14 +195,16 @@ async function diffScenario(args: Args, dir: string): Promise<{ setupS: number; 
   const { setupS } = await runChild<{ setupS: number }>('diff.js', [...rowsArg, '--setup']);
   console.error(`[diff] ${int(args.diffRows)} rows and snapshots prepared in ${f1(setupS)} s`);
   const results: DiffOutcome[][] = DIFF_RUNS.map(() => []);
+  const chosen = (run: DiffRun) => !args.variants || args.variants.includes(run.variant);
   // Rounds interleave the variants so that load from other processes spreads over all of them.
   for (let r = 0; r < args.repeats; r++) {
     for (const [i, run] of DIFF_RUNS.entries()) {
+      if (!chosen(run)) continue;
       const label = `${run.variant}${run.memoryLimit ? ` (memory_limit ${run.memoryLimit})` : ''}`;
       try {
         const m = await runChild<DiffMeasurement>('diff.js', [...rowsArg, '--variant', run.variant, ...(run.memoryLimit ? ['--memory-limit', run.memoryLimit] : [])]);
         results[i].push(m);
-        console.error(`[diff] ${label}: ${f2(m.planS)} s, maxRSS ${f1(m.maxRssMb)} MB`);
+        console.error(`[diff] ${label}: ${f2(m.planS)} s (CPU ${f1(m.cpuS)} s), maxRSS ${f1(m.maxRssMb)} MB`);
       } catch (err) {
         // A variant that runs out of memory under a limit is a result, not a reason to stop.
         const error = /Error: ([^\n]*)/.exec((err as Error).message)?.[1] ?? (err as Error).message;
@@ -263,17 +268,18 @@ async function main(): Promise<void> {
     }
     if (diff) {
       out.push('', `Plan only, ${int(args.diffRows)} rows (1% changed, 0.5% added, 0.5% removed = ${int(args.diffRows / 50)} operations), ${args.repeats} run(s) each, median [all]:`, '');
-      out.push('| plan variant | memory_limit | plan s | operations | peak RSS MB |', '|---|---|---:|---:|---:|');
+      out.push('| plan variant | memory_limit | plan s | CPU s | operations | peak RSS MB |', '|---|---|---:|---:|---:|---:|');
       for (const [i, run] of DIFF_RUNS.entries()) {
-        if (run.variant === 'costs') continue;
+        if (run.variant === 'costs' || !diff.results[i].length) continue;
         const ms = diff.results[i].filter((m): m is DiffMeasurement => !('error' in m));
         const failed = diff.results[i].filter((m): m is { error: string } => 'error' in m);
         const times = ms.map((m) => m.planS);
         const timeCell = ms.length ? `${f2(median(times))} [${times.map(f2).join(', ')}]` : '—';
         const note = failed.length ? ` (${failed.length} failed: ${failed[0].error.slice(0, 80)})` : '';
-        out.push(`| ${run.variant}${note} | ${run.memoryLimit ?? 'default'} | ${timeCell} | ${ms.length ? int(ms[0].counts?.total ?? 0) : '—'} | ${ms.length ? f1(median(ms.map((m) => m.maxRssMb))) : '—'} |`);
+        out.push(`| ${run.variant}${note} | ${run.memoryLimit ?? 'default'} | ${timeCell} | ${ms.length ? f1(median(ms.map((m) => m.cpuS))) : '—'} | ${ms.length ? int(ms[0].counts?.total ?? 0) : '—'} | ${ms.length ? f1(median(ms.map((m) => m.maxRssMb))) : '—'} |`);
       }
       const costs = diff.results[DIFF_RUNS.findIndex((r) => r.variant === 'costs')].filter((m): m is DiffMeasurement => !('error' in m));
+      out.push('', 'Variants:', ...DIFF_RUNS.filter((r, i) => r.variant !== 'costs' && diff.results[i].length && !r.memoryLimit).map((r) => `- ${r.variant}: ${VARIANTS[r.variant]}`));
       if (costs.length) {
         out.push('', `Ingredients over the ${int(args.diffRows)}-row source, each alone (seconds, median):`, '');
         out.push('| query | s |', '|---|---:|');

@@ -172,7 +172,8 @@ function traitSql(spec: GoldenSpec, traitName: string, trait: GoldenTrait, ctx: 
     avg: `avg(${value})`,
     min: `min(${value})`,
     max: `max(${value})`,
-    bool_or: `bool_or(${value})`,
+    // Portable: bool_or is LOGICAL_OR on BigQuery and BOOLOR_AGG on Snowflake.
+    bool_or: `(max(case when ${value} then 1 else 0 end) = 1)`,
   };
   const valueColumn = trait.expr ? `${columnOrExpression(trait.expr, dialect)} AS ${q('value')}, ` : '';
   const where = trait.where ? ` WHERE (${trait.where})` : '';

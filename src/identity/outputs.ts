@@ -38,7 +38,7 @@ export async function buildOutputs(
   const overlap = await p.create(p.work('overlap'), prevRecords && prevProfiles
     ? `select f.comp, o.profile_id as old_id, count(*) as n from ${r(t.records)} rec join ${r(t.final)} f on f.rec_id = rec.rec_id\n` +
       `join ${r(prevRecords)} o on o.source = rec.source and o.record_key = rec.record_key group by f.comp, o.profile_id`
-    : `select cast(null as bigint) as comp, ${d.cast('null', 'text')} as old_id, cast(0 as bigint) as n where 1 = 0`);
+    : `select cast(null as bigint) as comp, ${d.cast('null', 'text')} as old_id, cast(0 as bigint) as n from ${r(t.records)} where 1 = 0`);
   const home = await p.create(p.work('home'),
     `select old_id, comp from (select old_id, comp, row_number() over (partition by old_id order by n desc, comp) as rn from ${r(overlap)}) as h where rn = 1`);
   const createdAt = prevProfiles ? `(select created_at from ${r(prevProfiles)} pp where pp.profile_id = h.old_id)` : now;
@@ -51,11 +51,13 @@ export async function buildOutputs(
 
   const acceptedEdge = `not exists (select 1 from ${r(t.limitRejected)} x where x.rec_id = e.rec_id and x.id_node = e.id_node)`;
   const membership = `${r(t.records)} rec join ${r(t.final)} f on f.rec_id = rec.rec_id join ${r(assign)} a on a.comp = f.comp`;
+  // Flat joins onto records (no nested JOIN ... ON ... ON): BigQuery and Snowflake parse only those.
+  const recordProfile = `join ${r(t.final)} f on f.rec_id = rec.rec_id join ${r(assign)} a on a.comp = f.comp`;
 
   await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id from ${membership}`);
   await p.create(staging('identifiers'),
     `select i.id_type, i.id_value, a.profile_id, min(rec.updated_at) as first_seen, max(rec.updated_at) as last_seen, count(distinct e.rec_id) as record_count\n` +
-    `from ${r(t.edges)} e join ${r(t.ids)} i on i.id_node = e.id_node join ${membership} on rec.rec_id = e.rec_id\n` +
+    `from ${r(t.edges)} e join ${r(t.ids)} i on i.id_node = e.id_node join ${r(t.records)} rec on rec.rec_id = e.rec_id ${recordProfile}\n` +
     `where ${acceptedEdge} group by i.id_type, i.id_value, a.profile_id`);
   await p.create(staging('profiles'),
     `select a.profile_id, min(a.created_at) as created_at, max(rec.updated_at) as updated_at, count(*) as record_count,\n` +
@@ -66,7 +68,7 @@ export async function buildOutputs(
     `join ${r(t.ids)} i on i.id_node = x.id_node join ${r(t.records)} rec on rec.rec_id = x.rec_id`;
   await p.create(staging('edges'),
     `select c.source, c.record_key, c.id_type, c.id_value, c.column_name, 'exact:' || c.id_type as rule, a.profile_id\n` +
-    `from ${r(t.classified)} c join ${membership} on rec.source = c.source and rec.record_key = c.record_key\n` +
+    `from ${r(t.classified)} c join ${r(t.records)} rec on rec.source = c.source and rec.record_key = c.record_key ${recordProfile}\n` +
     `where c.reason is null and not exists (select 1 from (${limitEdges}) l where l.source = c.source and l.record_key = c.record_key and l.id_type = c.id_type and l.id_value = c.id_value)`);
   await p.create(staging('rejected_edges'),
     `select c.source, c.record_key, c.id_type, c.column_name, c.raw_value, c.id_value, c.reason, ${run} as run_id from ${r(t.classified)} c where c.reason is not null\n` +

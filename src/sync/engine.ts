@@ -277,7 +277,7 @@ class Delivery {
     const now = d.currentTimestamp();
     const sync = d.quoteString(this.sync.spec.name);
     const run = d.quoteString(this.runId);
-    await this.wh.execute(`DELETE FROM ${c}`);
+    await this.wh.execute(`DELETE FROM ${c} WHERE 1 = 1`); // BigQuery requires a WHERE
     async function* once() { yield data; }
     await this.wh.bulkLoad(this.t.confirm, CONFIRM_COLUMNS, once());
     await this.wh.transaction(async (tx) => {

@@ -1,6 +1,8 @@
 /**
- * One run per sync at a time: a row in `sync_locks`, taken by a conditional insert (the
- * primary key makes it atomic). A lock left by a process that died on this host is taken over.
+ * One run per sync at a time: a row in `sync_locks`, taken by a conditional insert. Where the
+ * warehouse enforces primary keys (DuckDB, PostgreSQL) the insert is atomic; on BigQuery and
+ * Snowflake two runs starting in the same instant could both pass, so schedule one runner
+ * (`cdp serve`) per sync there. A lock left by a process that died on this host is taken over.
  */
 import os from 'node:os';
 import { CdpError, EXIT_FAILURE } from '../errors.js';
@@ -19,7 +21,15 @@ function alive(pid: number): boolean {
 export async function acquireLock(wh: Warehouse, t: SyncTables, sync: string, runId: string): Promise<void> {
   const d = wh.dialect;
   const locks = d.relation(t.locks);
-  const insert = () => wh.execute(`INSERT INTO ${locks} (sync, run_id, pid, host, acquired_at) VALUES ($1, $2, $3, $4, ${d.currentTimestamp()})`, [sync, runId, process.pid, os.hostname()]);
+  const insert = async () => {
+    await wh.execute(
+      `INSERT INTO ${locks} (sync, run_id, pid, host, acquired_at) SELECT $1, $2, $3, $4, ${d.currentTimestamp()} ` +
+      `FROM (SELECT 1 AS one) AS x WHERE NOT EXISTS (SELECT 1 FROM ${locks} WHERE sync = $5)`,
+      [sync, runId, process.pid, os.hostname(), sync],
+    );
+    const [mine] = await wh.query<{ run_id: string }>(`SELECT run_id FROM ${locks} WHERE sync = $1`, [sync]);
+    if (mine?.run_id !== runId) throw new Error('held');
+  };
   try {
     await insert();
     return;

@@ -34,13 +34,14 @@ export function opCase(mode: SyncMode): string {
 export async function assertSourceKeys(wh: Warehouse, sync: ResolvedSync): Promise<void> {
   const d = wh.dialect;
   const key = d.quoteIdent(sync.spec.key);
-  const [r] = await wh.query<{ nulls: number; dupes: number }>(
-    `select count(*) - count(${key}) as nulls, count(${key}) - count(distinct ${key}) as dupes from ${d.relation(sync.relation)}`);
-  if (Number(r.nulls) > 0 || Number(r.dupes) > 0) {
-    const sample = Number(r.dupes) > 0
+  // NULLS is reserved in BigQuery, hence the longer aliases.
+  const [r] = await wh.query<{ null_keys: number; dupe_keys: number }>(
+    `select count(*) - count(${key}) as null_keys, count(${key}) - count(distinct ${key}) as dupe_keys from ${d.relation(sync.relation)}`);
+  if (Number(r.null_keys) > 0 || Number(r.dupe_keys) > 0) {
+    const sample = Number(r.dupe_keys) > 0
       ? (await wh.query<{ k: unknown }>(`select ${key} as k from ${d.relation(sync.relation)} where ${key} is not null group by ${key} having count(*) > 1 limit 3`)).map((x) => String(x.k)).join(', ')
       : '';
-    throw new CdpError(`sync "${sync.spec.name}": source ${sync.spec.source.name} has ${r.nulls} NULL and ${r.dupes} duplicate values of key ${sync.spec.key}${sample ? ` (e.g. ${sample})` : ''}; nothing was sent`, {
+    throw new CdpError(`sync "${sync.spec.name}": source ${sync.spec.source.name} has ${r.null_keys} NULL and ${r.dupe_keys} duplicate values of key ${sync.spec.key}${sample ? ` (e.g. ${sample})` : ''}; nothing was sent`, {
       exitCode: EXIT_FAILURE, location: sync.spec.location, hint: 'the key must identify one row of the source',
     });
   }

@@ -39,10 +39,12 @@ export async function ensureSyncTables(wh: Warehouse, t: SyncTables): Promise<vo
   const big = d.typeName('bigint');
   await ensureSchema(wh, t.snapshot.schema);
   const create = (rel: Relation, cols: string) => wh.execute(`CREATE TABLE IF NOT EXISTS ${d.relation(rel)} (${cols})`);
-  await create(t.snapshot, `key ${text} PRIMARY KEY, row_hash ${text} NOT NULL, fields ${text}, delivered_at ${ts}`);
+  // Where keys are only declarations (BigQuery, Snowflake) they are left out: see lock.ts.
+  const pk = d.capabilities.enforcedPrimaryKeys ? ' PRIMARY KEY' : '';
+  await create(t.snapshot, `key ${text}${pk}, row_hash ${text} NOT NULL, fields ${text}, delivered_at ${ts}`);
   await create(t.pending, `key ${text}, fields ${text}`);
   await create(t.runs, `sync ${text}, run_id ${text}, started_at ${ts}, finished_at ${ts}, status ${text}, full_resync boolean, planned ${big}, added ${big}, changed ${big}, removed ${big}, skipped ${big}, rejected ${big}, retried ${big}, requests ${big}, message ${text}`);
   await create(t.rejections, `sync ${text}, key ${text}, op ${text}, reason ${text}, attempts ${big}, first_seen ${ts}, last_seen ${ts}`);
   await create(t.changelog, `sync ${text}, run_id ${text}, key ${text}, op ${text}, sent_at ${ts}`);
-  await create(t.locks, `sync ${text} PRIMARY KEY, run_id ${text}, pid ${big}, host ${text}, acquired_at ${ts}`);
+  await create(t.locks, `sync ${text}${pk}, run_id ${text}, pid ${big}, host ${text}, acquired_at ${ts}`);
 }

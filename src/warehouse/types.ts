@@ -74,6 +74,8 @@ export interface DialectCapabilities {
   transactionalDdl: boolean;
   /** `MERGE INTO` is available. */
   merge: boolean;
+  /** PRIMARY KEY constraints are enforced (not on BigQuery or Snowflake, where they are declarations only). */
+  enforcedPrimaryKeys: boolean;
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
@@ -50,18 +50,27 @@ export interface CollectedStatement {
   count: number;
 }
 
-let demoCopy: string | undefined;
+const copies = new Map<string, string>();
 
-/** The demo project copied to a temp dir, with bigquery and snowflake targets added to its config. */
-export function demoProjectCopy(): string {
-  if (demoCopy) return demoCopy;
-  const dir = mkdtempSync(path.join(tmpdir(), 'cdp-dialect-'));
+/**
+ * The demo project copied to a temp dir, with bigquery and snowflake targets added to its
+ * config; with `coverage`, plus tests/dialect/coverage/ on top (SQL paths the demo does not take).
+ */
+export function demoProjectCopy(coverage = false): string {
+  const key = coverage ? 'coverage' : 'demo';
+  const existing = copies.get(key);
+  if (existing) return existing;
+  const dir = mkdtempSync(path.join(tmpdir(), `cdp-dialect-${key}-`));
   for (const f of DEMO_FILES) cpSync(path.join(REPO, f), path.join(dir, f), { recursive: true });
+  if (coverage) {
+    for (const f of ['models', 'syncs']) cpSync(path.join(REPO, 'tests/dialect/coverage', f), path.join(dir, f), { recursive: true });
+  }
   const configFile = path.join(dir, 'cdp.config.yaml');
   const doc = parseDocument(readFileSync(configFile, 'utf8'));
   for (const [name, target] of Object.entries(EXTRA_TARGETS)) doc.setIn(['targets', name], doc.createNode(target));
   writeFileSync(configFile, doc.toString());
-  return (demoCopy = dir);
+  copies.set(key, dir);
+  return dir;
 }
 
 /** The dialect of a warehouse type, or the reason there is none yet. */
@@ -73,8 +82,8 @@ export async function tryDialect(type: string): Promise<{ dialect?: Dialect; rea
   }
 }
 
-export async function compileDemo(type: string): Promise<CompiledProject> {
-  return compileProject({ projectDir: demoProjectCopy(), target: TARGET_OF[type] });
+export async function compileDemo(type: string, opts: { coverage?: boolean } = {}): Promise<CompiledProject> {
+  return compileProject({ projectDir: demoProjectCopy(opts.coverage), target: TARGET_OF[type] });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -137,7 +146,9 @@ export function dialectSamples(d: Dialect): { generator: string; sql: string }[]
   expr('jsonObject', d.jsonObject([['email', c('name')], ['first name', d.cast(c('id'), 'text')]]));
   add('nullSafeEquals', `select 1 as v from ${t} as a join ${t} as b on ${d.nullSafeEquals('a.id', 'b.id')}`);
   add('quoteString', `select ${d.quoteString("it's a \\ test\nline")} as v`);
-  add('quoteIdent', `select 1 as ${c('select')}, 2 as ${c('weird "name`')}`);
+  // Reserved words and spaces only: sqlfluff 1.4.5 lexes neither BigQuery's \` escapes nor
+  // Snowflake's "" inside quoted identifiers, though both warehouses accept them.
+  add('quoteIdent', `select 1 as ${c('select')}, 2 as ${c('first name')}`);
   return out;
 }
 
@@ -281,7 +292,7 @@ export async function collectStatements(compiled: CompiledProject): Promise<Coll
   for (const sync of syncs) {
     const dest = acceptingDestination([sync.spec.mode]);
     for (const [label, opts] of [['run', {}], ['full resync', { fullResync: true }], ['dry run', { dryRun: true }]] as const) {
-      await second.during(`sync ${sync.spec.name} (${label}) [${sync.spec.file}]`, () => runSync(second, sync, dest, compiled.project.config.stateSchema, opts));
+      await second.during(`sync ${sync.spec.name} (${label}) [syncs/${path.basename(sync.spec.file)}]`, () => runSync(second, sync, dest, compiled.project.config.stateSchema, opts));
     }
   }
   if (syncs.length === 0) throw new Error('the demo project has no syncs: nothing exercises src/sync');
@@ -294,8 +305,23 @@ export async function collectStatements(compiled: CompiledProject): Promise<Coll
     else out.set(sql, { origin, generator, sql, count: 1 });
   };
   for (const s of dialectSamples(d)) push('dialect sample', s.generator, s.sql);
-  for (const s of recorded) push(s.origin, s.generator, bindLiterals(s.sql, s.params, d));
+  for (const s of recorded) push(s.origin, s.generator, stable(bindLiterals(s.sql, s.params.map(stableParam), d)));
   return [...out.values()];
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** Run ids, host and pid vary per run: fixed values keep statements comparable across runs. */
+function stableParam(value: unknown): unknown {
+  if (value === hostname()) return 'host';
+  if (value === process.pid) return 1;
+  if (value instanceof Date) return new Date(0);
+  return typeof value === 'string' ? value.replace(UUID, RUN_ID) : value;
+}
+
+/** The same for ids and build times written into the SQL text itself. */
+function stable(sql: string): string {
+  return sql.replace(UUID, RUN_ID).replace(/'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}'/g, "'2026-01-01 00:00:00.000'");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ export class BigQueryDialect implements Dialect {
    * BigQuery transactions cover DML only: DDL on permanent tables and datasets (CREATE, DROP,
    * ALTER ... RENAME) is rejected inside BEGIN TRANSACTION, so swaps cannot roll back.
    */
-  readonly capabilities: DialectCapabilities = { transactionalDdl: false, merge: true };
+  readonly capabilities: DialectCapabilities = { transactionalDdl: false, merge: true, enforcedPrimaryKeys: false };
 
   quoteIdent(name: string): string {
     return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;

@@ -26,7 +26,7 @@ const TYPE_NAMES: Record<LogicalType, string> = {
 
 export class SnowflakeDialect extends AnsiDialect {
   readonly name = 'snowflake';
-  override readonly capabilities = { transactionalDdl: false, merge: true };
+  override readonly capabilities = { transactionalDdl: false, merge: true, enforcedPrimaryKeys: false };
 
   override quoteIdent(name: string): string {
     return `"${storedName(name).replace(/"/g, '""')}"`;

@@ -1,0 +1,3 @@
+select *
+from `analytics.person_account_memberships` as t
+where `person_id` is null

@@ -1,0 +1,3 @@
+select *
+from `analytics.raw_email_subscriptions` as t
+where `subscription_id` is null

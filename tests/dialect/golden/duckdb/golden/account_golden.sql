@@ -1,0 +1,61 @@
+WITH
+-- attribute crm_account_id: most_frequent
+"attr1_candidates" AS (
+  SELECT "sr"."profile_id", 'stg_account_signals' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
+  FROM (SELECT "crm_account_id" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS VARCHAR) AS "record_key" FROM "analytics"."stg_account_signals") AS "s"
+  JOIN "analytics"."account_source_records" AS "sr" ON "sr"."source" = 'stg_account_signals' AND "sr"."record_key" = "s"."record_key"
+  WHERE "s"."value" IS NOT NULL
+),
+"attr1" AS (
+  SELECT "profile_id", "value", "source" FROM (
+    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
+    FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr1_candidates") AS "counted"
+  ) AS "ranked"
+  WHERE "rank" = 1
+),
+-- attribute name: most_frequent
+"attr2_candidates" AS (
+  SELECT "sr"."profile_id", 'stg_account_signals' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
+  FROM (SELECT "company_name" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS VARCHAR) AS "record_key" FROM "analytics"."stg_account_signals") AS "s"
+  JOIN "analytics"."account_source_records" AS "sr" ON "sr"."source" = 'stg_account_signals' AND "sr"."record_key" = "s"."record_key"
+  WHERE "s"."value" IS NOT NULL
+),
+"attr2" AS (
+  SELECT "profile_id", "value", "source" FROM (
+    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
+    FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr2_candidates") AS "counted"
+  ) AS "ranked"
+  WHERE "rank" = 1
+),
+-- attribute domain: most_frequent
+"attr3_candidates" AS (
+  SELECT "sr"."profile_id", 'stg_account_signals' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
+  FROM (SELECT "company_domain" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS VARCHAR) AS "record_key" FROM "analytics"."stg_account_signals") AS "s"
+  JOIN "analytics"."account_source_records" AS "sr" ON "sr"."source" = 'stg_account_signals' AND "sr"."record_key" = "s"."record_key"
+  WHERE "s"."value" IS NOT NULL
+),
+"attr3" AS (
+  SELECT "profile_id", "value", "source" FROM (
+    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
+    FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr3_candidates") AS "counted"
+  ) AS "ranked"
+  WHERE "rank" = 1
+),
+-- trait contacts: count_distinct
+"trait1" AS (
+  SELECT "sr"."profile_id", count(DISTINCT "s"."value") AS "value"
+  FROM (SELECT "contact_id" AS "value", CAST("contact_id" AS VARCHAR) AS "record_key" FROM "analytics"."stg_account_signals") AS "s"
+  JOIN "analytics"."account_source_records" AS "sr" ON "sr"."source" = 'stg_account_signals' AND "sr"."record_key" = "s"."record_key"
+  GROUP BY "sr"."profile_id"
+)
+SELECT
+  "p"."profile_id",
+  "attr1"."value" AS "crm_account_id",
+  "attr2"."value" AS "name",
+  "attr3"."value" AS "domain",
+  COALESCE("trait1"."value", 0) AS "contacts"
+FROM "analytics"."account_profiles" AS "p"
+LEFT JOIN "attr1" ON "attr1"."profile_id" = "p"."profile_id"
+LEFT JOIN "attr2" ON "attr2"."profile_id" = "p"."profile_id"
+LEFT JOIN "attr3" ON "attr3"."profile_id" = "p"."profile_id"
+LEFT JOIN "trait1" ON "trait1"."profile_id" = "p"."profile_id"

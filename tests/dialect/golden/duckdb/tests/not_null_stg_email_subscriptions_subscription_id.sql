@@ -1,0 +1,3 @@
+select *
+from "analytics"."stg_email_subscriptions" as t
+where "subscription_id" is null

@@ -1,0 +1,3 @@
+select *
+from "analytics"."stg_events" as t
+where "event_id" is null

@@ -1,0 +1,5 @@
+select "event_id" as value, count(*) as occurrences
+from "analytics"."raw_events" as t
+where "event_id" is not null
+group by "event_id"
+having count(*) > 1

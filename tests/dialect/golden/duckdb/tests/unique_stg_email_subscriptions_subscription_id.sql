@@ -1,0 +1,5 @@
+select "subscription_id" as value, count(*) as occurrences
+from "analytics"."stg_email_subscriptions" as t
+where "subscription_id" is not null
+group by "subscription_id"
+having count(*) > 1

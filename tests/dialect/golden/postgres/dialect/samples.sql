@@ -1,0 +1,130 @@
+-- Dialect.createSchema
+CREATE SCHEMA IF NOT EXISTS "analytics";
+
+-- Dialect.createTableAs
+CREATE TABLE "analytics"."orders__cdp_tmp" AS
+select 1 as id, 'a' as name;
+
+-- Dialect.createView
+CREATE VIEW "analytics"."orders" AS
+select 1 as id, 'a' as name;
+
+-- Dialect.createTable
+CREATE TABLE "analytics"."orders__cdp_tmp" ("c_boolean" boolean, "c_integer" integer, "c_bigint" bigint, "c_double" double precision, "c_decimal" numeric, "c_text" text, "c_date" date, "c_timestamp" timestamp, "c_json" jsonb);
+
+-- Dialect.drop
+DROP TABLE IF EXISTS "analytics"."orders";
+
+-- Dialect.drop
+DROP VIEW IF EXISTS "analytics"."orders";
+
+-- Dialect.rename
+ALTER TABLE "analytics"."orders__cdp_tmp" RENAME TO "orders";
+
+-- Dialect.mergeInto
+DELETE FROM "analytics"."orders" AS "dst"
+WHERE ("dst"."id" IS NULL) AND EXISTS (SELECT 1 FROM "analytics"."orders__cdp_tmp" AS "src" WHERE ("dst"."id" IS NOT DISTINCT FROM "src"."id"));
+
+-- Dialect.mergeInto
+MERGE INTO "analytics"."orders" AS "dst"
+USING "analytics"."orders__cdp_tmp" AS "src"
+ON "dst"."id" = "src"."id"
+WHEN MATCHED THEN UPDATE SET "name" = "src"."name", "amount" = "src"."amount"
+WHEN NOT MATCHED THEN INSERT ("id", "name", "amount") VALUES ("src"."id", "src"."name", "src"."amount");
+
+-- Dialect.mergeInto
+DELETE FROM "analytics"."orders" AS "dst"
+WHERE ("dst"."id" IS NULL OR "dst"."day" IS NULL) AND EXISTS (SELECT 1 FROM "analytics"."orders__cdp_tmp" AS "src" WHERE ("dst"."id" IS NOT DISTINCT FROM "src"."id") AND ("dst"."day" IS NOT DISTINCT FROM "src"."day"));
+
+-- Dialect.mergeInto
+MERGE INTO "analytics"."orders" AS "dst"
+USING "analytics"."orders__cdp_tmp" AS "src"
+ON "dst"."id" = "src"."id" AND "dst"."day" = "src"."day"
+WHEN MATCHED THEN UPDATE SET "amount" = "src"."amount"
+WHEN NOT MATCHED THEN INSERT ("id", "day", "amount") VALUES ("src"."id", "src"."day", "src"."amount");
+
+-- Dialect.mergeInto
+MERGE INTO "analytics"."orders" AS "dst"
+USING "analytics"."orders__cdp_tmp" AS "src"
+ON ("dst"."id" IS NOT DISTINCT FROM "src"."id")
+WHEN MATCHED THEN DO NOTHING
+WHEN NOT MATCHED THEN INSERT ("id") VALUES ("src"."id");
+
+-- Dialect.currentTimestamp
+select (now() AT TIME ZONE 'UTC') as v from "analytics"."orders";
+
+-- Dialect.sha256
+select encode(sha256(convert_to("name", 'UTF8')), 'hex') as v from "analytics"."orders";
+
+-- Dialect.cast(boolean)
+select CAST("name" AS boolean) as v from "analytics"."orders";
+
+-- Dialect.cast(integer)
+select CAST("name" AS integer) as v from "analytics"."orders";
+
+-- Dialect.cast(bigint)
+select CAST("name" AS bigint) as v from "analytics"."orders";
+
+-- Dialect.cast(double)
+select CAST("name" AS double precision) as v from "analytics"."orders";
+
+-- Dialect.cast(decimal)
+select CAST("name" AS numeric) as v from "analytics"."orders";
+
+-- Dialect.cast(text)
+select CAST("name" AS text) as v from "analytics"."orders";
+
+-- Dialect.cast(date)
+select CAST("name" AS date) as v from "analytics"."orders";
+
+-- Dialect.cast(timestamp)
+select CAST("name" AS timestamp) as v from "analytics"."orders";
+
+-- Dialect.cast(json)
+select CAST('{"a": 1}' AS jsonb) as v from "analytics"."orders";
+
+-- Dialect.arrayAgg
+select "id", array_agg(DISTINCT "name" ORDER BY "name") FILTER (WHERE "name" IS NOT NULL) as v from "analytics"."orders" group by "id";
+
+-- Dialect.arrayAgg
+select "id", array_agg(DISTINCT "name") FILTER (WHERE "name" IS NOT NULL) as v from "analytics"."orders" group by "id";
+
+-- Dialect.regexpMatches
+select ("name" ~ '^[a-z]+$') as v from "analytics"."orders";
+
+-- Dialect.regexpReplace
+select regexp_replace("name", '[^0-9]', '', 'g') as v from "analytics"."orders";
+
+-- Dialect.newUuid
+select CAST(gen_random_uuid() AS text) as v from "analytics"."orders";
+
+-- Dialect.timestampMinus(minute)
+select ((now() AT TIME ZONE 'UTC') - INTERVAL '3 minute') as v from "analytics"."orders";
+
+-- Dialect.timestampMinus(hour)
+select ((now() AT TIME ZONE 'UTC') - INTERVAL '3 hour') as v from "analytics"."orders";
+
+-- Dialect.timestampMinus(day)
+select ((now() AT TIME ZONE 'UTC') - INTERVAL '3 day') as v from "analytics"."orders";
+
+-- Dialect.timestampMinus(week)
+select ((now() AT TIME ZONE 'UTC') - INTERVAL '3 week') as v from "analytics"."orders";
+
+-- Dialect.timestampMinus(month)
+select ((now() AT TIME ZONE 'UTC') - INTERVAL '3 month') as v from "analytics"."orders";
+
+-- Dialect.timestampMinus(year)
+select ((now() AT TIME ZONE 'UTC') - INTERVAL '3 year') as v from "analytics"."orders";
+
+-- Dialect.jsonObject
+select CAST(json_build_object('email', "name", 'first name', CAST("id" AS text)) AS text) as v from "analytics"."orders";
+
+-- Dialect.nullSafeEquals
+select 1 as v from "analytics"."orders" as a join "analytics"."orders" as b on (a.id IS NOT DISTINCT FROM b.id);
+
+-- Dialect.quoteString
+select 'it''s a \ test
+line' as v;
+
+-- Dialect.quoteIdent
+select 1 as "select", 2 as "first name";

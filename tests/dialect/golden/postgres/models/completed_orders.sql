@@ -1,0 +1,2 @@
+
+select * from "analytics"."stg_orders" where status = 'completed'

@@ -1,0 +1,13 @@
+
+select
+  event_id,
+  anonymous_id,
+  case when lower(trim(user_id)) in ('', 'null', 'n/a', 'unknown', 'none') then null else trim(user_id) end
+ as user_id,
+  nullif(regexp_replace(lower(email), '[[:space:]]', '', 'g'), '') as email,
+  event_type,
+  occurred_at,
+  channel
+from "analytics"."raw_events"
+-- Only events newer than what is already loaded.
+where occurred_at > (select max(occurred_at) from "analytics"."stg_events")

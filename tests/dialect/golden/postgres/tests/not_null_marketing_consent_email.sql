@@ -1,0 +1,3 @@
+select *
+from "analytics"."marketing_consent" as t
+where "email" is null

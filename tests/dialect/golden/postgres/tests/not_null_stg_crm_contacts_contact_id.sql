@@ -1,0 +1,3 @@
+select *
+from "analytics"."stg_crm_contacts" as t
+where "contact_id" is null

@@ -1,0 +1,2 @@
+
+select * from "ANALYTICS"."STG_ORDERS" where status = 'completed'

@@ -1,0 +1,9 @@
+select
+  ticket_id,
+  nullif(regexp_replace(lower(email), '[[:space:]]', '', 'g'), '') as email,
+  case when lower(trim(phone)) in ('', 'null', 'n/a', 'unknown', 'none') then null else trim(phone) end
+ as phone,
+  subject,
+  created_at,
+  lower(status) as status
+from "ANALYTICS"."RAW_SUPPORT_TICKETS"

@@ -1,0 +1,3 @@
+select *
+from "ANALYTICS"."DAILY_REVENUE" as t
+where not (orders > 0 and revenue >= 0)

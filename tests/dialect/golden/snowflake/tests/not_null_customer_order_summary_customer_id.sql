@@ -1,0 +1,3 @@
+select *
+from "ANALYTICS"."CUSTOMER_ORDER_SUMMARY" as t
+where "CUSTOMER_ID" is null

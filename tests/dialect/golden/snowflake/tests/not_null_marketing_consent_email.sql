@@ -1,0 +1,3 @@
+select *
+from "ANALYTICS"."MARKETING_CONSENT" as t
+where "EMAIL" is null

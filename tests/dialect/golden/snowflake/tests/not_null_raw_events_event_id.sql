@@ -1,0 +1,3 @@
+select *
+from "ANALYTICS"."RAW_EVENTS" as t
+where "EVENT_ID" is null

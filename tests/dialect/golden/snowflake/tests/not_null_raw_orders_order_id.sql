@@ -1,0 +1,3 @@
+select *
+from "ANALYTICS"."RAW_ORDERS" as t
+where "ORDER_ID" is null

@@ -1,0 +1,3 @@
+select *
+from "ANALYTICS"."STG_EMAIL_SUBSCRIPTIONS" as t
+where "SUBSCRIPTION_ID" is null

@@ -1,0 +1,3 @@
+select *
+from "ANALYTICS"."STG_EVENTS" as t
+where "EVENT_ID" is null

@@ -1,0 +1,3 @@
+select *
+from "ANALYTICS"."STG_ORDERS" as t
+where "CURRENCY" is null

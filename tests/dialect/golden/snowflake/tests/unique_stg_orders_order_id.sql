@@ -1,0 +1,5 @@
+select "ORDER_ID" as value, count(*) as occurrences
+from "ANALYTICS"."STG_ORDERS" as t
+where "ORDER_ID" is not null
+group by "ORDER_ID"
+having count(*) > 1

@@ -1,0 +1,5 @@
+select "TICKET_ID" as value, count(*) as occurrences
+from "ANALYTICS"."STG_SUPPORT_TICKETS" as t
+where "TICKET_ID" is not null
+group by "TICKET_ID"
+having count(*) > 1
