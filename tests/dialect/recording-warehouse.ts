@@ -92,12 +92,17 @@ export class RecordingWarehouse implements Warehouse {
     this.statements.push({ sql, params: params ?? [], via, origin: this.origin, generator: generatorFrames() });
   }
 
+  /** The run that last asked for a sync lock, so the lock check that follows sees it granted. */
+  private lockRunId?: unknown;
+
   async execute(sql: string, params?: unknown[]): Promise<void> {
     this.record(sql, params, 'execute');
+    if (/INSERT INTO \S*sync_locks/i.test(sql)) this.lockRunId = params?.[1];
   }
 
   async query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]> {
     this.record(sql, params, 'query');
+    if (/^SELECT run_id FROM \S*sync_locks/i.test(sql)) return [{ run_id: this.lockRunId }] as T[];
     return (this.opts.answer?.(sql, params ?? []) ?? defaultAnswer(sql)) as T[];
   }
 
