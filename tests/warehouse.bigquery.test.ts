@@ -89,7 +89,7 @@ afterAll(async () => {
 describe('BigQuery dialect', () => {
   it('generates BigQuery Standard SQL', async () => {
     expect((await dialectFor('bigquery')).name).toBe('bigquery');
-    expect(d.capabilities).toEqual({ transactionalDdl: false, merge: true });
+    expect(d.capabilities).toEqual({ transactionalDdl: false, merge: true, enforcedPrimaryKeys: false });
     expect(d.relation({ schema: 'analytics', name: 'users' })).toBe('`analytics.users`');
     expect(d.relation({ schema: 'analytics', name: 'we`ird name' })).toBe('`analytics`.`we\\`ird name`');
     expect(d.quoteString("it's a \\ test\n")).toBe("'it\\'s a \\\\ test\\n'");

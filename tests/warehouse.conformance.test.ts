@@ -93,7 +93,7 @@ describe.each(cases)('warehouse conformance: $name', (c) => {
     if (target.type === 'duckdb' && target.path !== ':memory:') expect(existsSync(target.path)).toBe(true);
     const dialect = await dialectFor(target.type);
     expect(dialect.name).toBe(wh.dialect.name);
-    expect(wh.dialect.capabilities).toEqual({ transactionalDdl: true, merge: true });
+    expect(wh.dialect.capabilities).toEqual({ transactionalDdl: true, merge: true, enforcedPrimaryKeys: true });
     await expect(dialectFor('no_such_warehouse')).rejects.toThrow(/Unknown warehouse type "no_such_warehouse"/);
     await expect(openWarehouse({ type: 'snowflake' })).rejects.toBeInstanceOf(CdpError);
   });

@@ -74,7 +74,7 @@ describe('snowflake dialect', () => {
 
   it('is what the registry hands out, with Snowflake capabilities', async () => {
     expect((await dialectFor('snowflake')).name).toBe('snowflake');
-    expect(d.capabilities).toEqual({ transactionalDdl: false, merge: true });
+    expect(d.capabilities).toEqual({ transactionalDdl: false, merge: true, enforcedPrimaryKeys: false });
   });
 
   it('quotes plain lower-case names in their stored upper-case form and keeps every other name exactly', () => {
