@@ -12,7 +12,8 @@
  * identity work.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +21,7 @@ import type { EngineName } from '../../src/identity/components.js';
 import { openWarehouse } from '../../src/warehouse/registry.js';
 import { runChain, type ChainResult } from './chain.js';
 import { ensureDemoData, loadWarehouse, type DataInfo, type LoadTimes } from './data.js';
-import { loadSpecs, runIdentity, samePartition, type IdentityRunResult } from './identity-run.js';
+import { loadSpecs, runIdentity, samePartition, stateSchemaOf, type IdentityRunResult } from './identity-run.js';
 import { TimedWarehouse } from './timed-warehouse.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -73,6 +74,31 @@ const dataDir = (people: number) => path.join(work, `identity-${people}`);
 const dbPath = (people: number) => path.join(dataDir(people), 'warehouse.duckdb');
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 
+/**
+ * A fingerprint of the code and specs a run executes. Other work may rebuild dist/ while a long
+ * benchmark runs; comparing fingerprints across the child processes catches a mixed result.
+ */
+function codeFingerprint(): string {
+  const hash = createHash('sha256');
+  const dirs = ['dist/src/identity', 'dist/src/materializations', 'dist/src/golden', 'dist/adapters/warehouse/duckdb', 'models/identity'];
+  for (const dir of dirs) {
+    const abs = path.join(repo, dir);
+    if (!existsSync(abs)) continue;
+    for (const f of readdirSync(abs).filter((n) => /\.(js|ya?ml)$/.test(n)).sort()) hash.update(`${dir}/${f}\0`).update(readFileSync(path.join(abs, f)));
+  }
+  return hash.digest('hex').slice(0, 12);
+}
+
+function gitVersion(): string {
+  const git = (...a: string[]) => execFileSync('git', ['-C', repo, ...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const dirty = git('status', '--porcelain', '--', 'src', 'adapters', 'models').split('\n').filter(Boolean).length;
+    return `commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? ` + ${dirty} uncommitted file(s) under src/, adapters/, models/` : ''}`;
+  } catch {
+    return 'not a git checkout';
+  }
+}
+
 // ---------------------------------------------------------------- child tasks
 
 async function childTask(args: Args): Promise<unknown> {
@@ -87,6 +113,7 @@ async function childTask(args: Args): Promise<unknown> {
       } finally {
         await wh.close();
       }
+
     }
     case 'identity': {
       const wh = new TimedWarehouse(await openWarehouse({ type: 'duckdb', path: dbPath(args.people) }));
@@ -102,7 +129,7 @@ async function childTask(args: Args): Promise<unknown> {
     case 'reset': {
       const wh = await openWarehouse({ type: 'duckdb', path: dbPath(args.people) });
       try {
-        await wh.execute(`drop schema if exists ${wh.dialect.quoteIdent(args.schema!)} cascade`);
+        for (const schema of [args.schema!, stateSchemaOf(args.schema!)]) await wh.execute(`drop schema if exists ${wh.dialect.quoteIdent(schema)} cascade`);
         return {};
       } finally {
         await wh.close();
@@ -140,36 +167,41 @@ const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
-type IdentityChildResult = IdentityRunResult & { rssMb: number; loadavg: number; partition?: { same: boolean; profilesA: number; profilesB: number; pairs: number } };
+type IdentityChildResult = IdentityRunResult & { code: string; rssMb: number; loadavg: number; partition?: { same: boolean; profilesA: number; profilesB: number; pairs: number } };
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.task) {
+    const code = codeFingerprint();
     const result = await childTask(args);
-    process.stdout.write(`${RESULT}${JSON.stringify(result)}\n`);
+    process.stdout.write(`${RESULT}${JSON.stringify({ ...(result as object), code })}\n`);
     return;
   }
   const { people } = args;
   const cpus = os.cpus();
   const machine = `${cpus.length} cores (${cpus[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, ${os.platform()} ${os.release()}`;
   const loadAtStart = os.loadavg();
-  log(`machine: ${machine}; load average ${loadAtStart.map(f2).join(' ')}`);
+  const code = codeFingerprint();
+  const version = `${gitVersion()}, code fingerprint ${code}`;
+  log(`machine: ${machine}; load average ${loadAtStart.map(f2).join(' ')}; ${version}`);
 
   log(`demo data for ${int(people)} people`);
   const info = await ensureDemoData(work, people);
   log(`data: ${Object.values(info.rows).reduce((a, b) => a + b, 0)} raw rows (generated in ${f1(info.generateSeconds)} s)`);
 
   const loadMarker = path.join(dataDir(people), 'loaded.json');
-  let load: LoadTimes & { rssMb: number };
+  let load: LoadTimes & { rssMb: number; dbMb?: number };
   if (!args.reload && existsSync(loadMarker) && existsSync(dbPath(people))) {
     load = JSON.parse(readFileSync(loadMarker, 'utf8'));
     log('warehouse already loaded (use --reload to load again)');
   } else {
     log('loading the warehouse with read_csv');
     load = child(['--task', 'load', '--people', String(people)]);
+    // Measured right after loading: later runs grow the file with their outputs and caches.
+    load.dbMb = statSync(dbPath(people)).size / 2 ** 20;
     writeFileSync(loadMarker, JSON.stringify(load, null, 2));
   }
-  const dbMb = statSync(dbPath(people)).size / 2 ** 20;
+  const dbMb = load.dbMb ?? statSync(dbPath(people)).size / 2 ** 20;
 
   const runs: { label: string; r: IdentityChildResult }[] = [];
   const identity = (label: string, engine: EngineName, schema: string, compareWith?: string) => {
@@ -181,8 +213,9 @@ async function main(): Promise<void> {
   const schemaOf = (e: EngineName) => `bench_${e}`;
   // First runs: no previous outputs in their schemas, so both engines do the same work.
   for (const e of args.engines) child(['--task', 'reset', '--people', String(people), '--schema', schemaOf(e)]);
-  args.engines.forEach((e, i) => identity(`${e} (first run)`, e, schemaOf(e), i > 0 ? schemaOf(args.engines[0]) : undefined));
-  if (!args.skipRerun) for (const e of args.engines) identity(`${e} (re-run, stable IDs)`, e, schemaOf(e));
+  args.engines.forEach((e, i) => identity(`${e}, first run (cold)`, e, schemaOf(e), i > 0 ? schemaOf(args.engines[0]) : undefined));
+  if (!args.skipRerun) for (const e of args.engines) identity(`${e}, re-run (same data)`, e, schemaOf(e));
+  const mixed = runs.filter(({ r }) => r.code !== code);
 
   type ChainChild = { results: ChainResult[]; rssMb: number };
   let chain: ChainChild | undefined;
@@ -195,17 +228,18 @@ async function main(): Promise<void> {
   const first = runs[0]?.r;
   const lines: string[] = [];
   const loadAtEnd = os.loadavg();
+  lines.push(`Code: ${version}.${mixed.length ? ` WARNING: the code changed during the benchmark (${mixed.map((m) => m.label).join(', ')} ran ${[...new Set(mixed.map((m) => m.r.code))].join(', ')}); these figures mix versions.` : ''}`);
   lines.push(`Machine: ${machine}; DuckDB default threads (one per core). Load average (1/5/15 min) at start ${loadAtStart.map(f2).join(' / ')}, at end ${loadAtEnd.map(f2).join(' / ')}.`, '');
-  lines.push('| people | raw records | edges | edges / person | generate CSV (s) | read_csv (s) | staging (s) | DuckDB file (MB) |');
+  lines.push('| people | raw records | edges | edges / person | generate CSV (s) | read_csv (s) | staging (s) | DuckDB file after load (MB) |');
   lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
   const records = Object.values(info.rows).reduce((a, b) => a + b, 0);
   lines.push(`| ${int(people)} | ${int(records)} | ${first ? int(first.stats.edges) : '-'} | ${first ? f1(first.stats.edges / people) : '-'} | ${f1(info.generateSeconds)} | ${f1(load.readCsvSeconds)} | ${f1(load.stagingSeconds)} | ${int(dbMb)} |`);
   lines.push('');
-  lines.push('| run | extract (s) | encode (s) | components (s) | limit tiers (s) | outputs (s) | golden (s) | scratch drop (s) | **total (s)** | CPU (s) | peak RSS (MB) | component runs | rounds | profiles | largest profile | load avg after |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| run | extract (s) | encode (s) | components (s) | limit tiers (s) | outputs (s) | golden (s) | scratch drop (s) | **total (s)** | CPU (s) | peak RSS (MB) | component runs | rounds | profiles | largest profile | records normalised | load avg after |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const { label, r } of runs) {
     const p = r.phases;
-    lines.push(`| ${label} | ${f1(p.extract)} | ${f1(p.encode)} | ${f1(p.components)} | ${f1(p.tiers)} | ${f1(p.outputs)} | ${f1(p.golden)} | ${f1(p.cleanup)} | **${f1(p.total)}** | ${f1(r.cpuSeconds)} | ${int(r.rssMb)} | ${r.stats.component_runs} | ${r.stats.rounds} | ${int(r.stats.profiles)} | ${int(r.stats.largest_profile)} | ${f1(r.loadavg)} |`);
+    lines.push(`| ${label} | ${f1(p.extract)} | ${f1(p.encode)} | ${f1(p.components)} | ${f1(p.tiers)} | ${f1(p.outputs)} | ${f1(p.golden)} | ${f1(p.cleanup)} | **${f1(p.total)}** | ${f1(r.cpuSeconds)} | ${int(r.rssMb)} | ${r.stats.component_runs} | ${r.stats.rounds} | ${int(r.stats.profiles)} | ${int(r.stats.largest_profile)} | ${int(r.stats.reprocessed_records ?? r.stats.records)} | ${f1(r.loadavg)} |`);
   }
   if (first) {
     lines.push('');

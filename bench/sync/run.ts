@@ -69,6 +69,8 @@ interface Args {
   keep: boolean;
   /** Sets DuckDB's memory_limit in the engine's process (bench-only: the target has no such setting). */
   memoryLimit?: string;
+  /** Sets DuckDB's checkpoint_threshold in the engine's process (bench-only, like memoryLimit). */
+  checkpointThreshold?: string;
   /** --max-old-space-size for the sync runs' Node processes, in MB. */
   maxOldSpace?: number;
   /** Diff variants to run (all by default). */
@@ -82,7 +84,7 @@ function parseArgs(argv: string[]): Args {
     if (!Number.isInteger(n) || n < 0) throw new Error(`${name} needs a whole number, got ${v}`);
     return n;
   };
-  return { members: num('--members', 1_000_000), diffRows: num('--diff-rows', 10_000_000), repeats: Math.max(1, num('--repeats', 1)), keep: argv.includes('--keep'), memoryLimit: argValue(argv, '--memory-limit'), maxOldSpace: num('--max-old-space', 0) || undefined, variants: argValue(argv, '--variants')?.split(',') };
+  return { members: num('--members', 1_000_000), diffRows: num('--diff-rows', 10_000_000), repeats: Math.max(1, num('--repeats', 1)), keep: argv.includes('--keep'), memoryLimit: argValue(argv, '--memory-limit'), checkpointThreshold: argValue(argv, '--checkpoint-threshold'), maxOldSpace: num('--max-old-space', 0) || undefined, variants: argValue(argv, '--variants')?.split(',') };
 }
 
 async function withWarehouse<T>(dir: string, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
@@ -143,7 +145,7 @@ async function syncScenarios(args: Args, dir: string, sink: Sink): Promise<SyncR
   const rows: SyncRow[] = [];
   const run = async (scenario: string) => {
     const before = await sink.stats();
-    const m = await runChild<SyncMeasurement>('sync-run.js', ['--dir', dir, '--sync', MEMBERS_SYNC, ...(args.memoryLimit ? ['--memory-limit', args.memoryLimit] : [])], args.maxOldSpace ? [`--max-old-space-size=${args.maxOldSpace}`] : []);
+    const m = await runChild<SyncMeasurement>('sync-run.js', ['--dir', dir, '--sync', MEMBERS_SYNC, ...(args.memoryLimit ? ['--memory-limit', args.memoryLimit] : []), ...(args.checkpointThreshold ? ['--checkpoint-threshold', args.checkpointThreshold] : [])], args.maxOldSpace ? [`--max-old-space-size=${args.maxOldSpace}`] : []);
     const after = await sink.stats();
     const check = await verify(dir, sink);
     const row = { scenario, m, sinkRequests: after.requests - before.requests, sinkOps: after.operations - before.operations, maxBatch: after.maxBatch, check };
@@ -240,7 +242,7 @@ async function main(): Promise<void> {
 
     out.push(`machine: ${machine()}, ${duckdbVersion}`);
     out.push(`load average (1/5/15 min) before: ${loadBefore}, after: ${loadavg()}`);
-    out.push(`webhook: batch_size ${BATCH_SIZE}, concurrency ${CONCURRENCY}, mode audience, sink in a child process on 127.0.0.1; DuckDB memory_limit in the sync runs: ${args.memoryLimit ?? 'default (80% of RAM)'}, Node max-old-space-size: ${args.maxOldSpace ? `${args.maxOldSpace} MB` : 'default'}`, '');
+    out.push(`webhook: batch_size ${BATCH_SIZE}, concurrency ${CONCURRENCY}, mode audience, sink in a child process on 127.0.0.1; DuckDB memory_limit in the sync runs: ${args.memoryLimit ?? 'default (80% of RAM)'}, checkpoint_threshold: ${args.checkpointThreshold ?? 'default (16MB)'}, Node max-old-space-size: ${args.maxOldSpace ? `${args.maxOldSpace} MB` : 'default'}`, '');
     if (syncRows.length) {
       out.push('| scenario | rows | wall s | rows/s | requests | peak RSS MB |', '|---|---:|---:|---:|---:|---:|');
       for (const r of syncRows) {

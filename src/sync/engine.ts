@@ -143,7 +143,14 @@ class Delivery {
     let sent = 0;
     const dispatch = (rows: PlanRow[]) => {
       sent += rows.length;
-      void queue.add(() => this.deliverBatch(rows));
+      // p-queue keeps finished tasks around while the queue stays busy: hand the rows over and
+      // drop the closure's reference, or delivery memory grows with the segment.
+      let batch: PlanRow[] | undefined = rows;
+      void queue.add(() => {
+        const b = batch!;
+        batch = undefined;
+        return this.deliverBatch(b);
+      });
       this.opts.onProgress?.({ sent, total: plan.total - plan.skip });
     };
     const stream = this.wh.stream<PlanRow>(`select key, change, op, row_hash, fields from ${d.relation(this.t.plan)} where op <> 'skip' order by key`, [], caps.batchSize);
