@@ -102,7 +102,7 @@ export class RecordingWarehouse implements Warehouse {
 
   async query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]> {
     this.record(sql, params, 'query');
-    if (/^SELECT run_id FROM \S*sync_locks/i.test(sql)) return [{ run_id: this.lockRunId }] as T[];
+    if (/^SELECT run_id FROM \S*sync_locks/i.test(sql)) return [{ run_id: this.lockRunId }] as unknown as T[];
     return (this.opts.answer?.(sql, params ?? []) ?? defaultAnswer(sql)) as T[];
   }
 
