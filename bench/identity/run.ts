@@ -113,15 +113,17 @@ async function childTask(args: Args): Promise<unknown> {
       } finally {
         await wh.close();
       }
-
     }
     case 'identity': {
+      const fileMb = () => statSync(dbPath(args.people)).size / 2 ** 20;
+      const dbMbBefore = fileMb();
       const wh = new TimedWarehouse(await openWarehouse({ type: 'duckdb', path: dbPath(args.people) }));
       try {
         const result = await runIdentity(wh, loadSpecs(repo), args.engine!, args.schema!);
         const rssMb = peakRssMb();
+        const dbMbAfter = fileMb();
         const partition = args.compareWith ? await samePartition(wh, args.compareWith, args.schema!, 'customer') : undefined;
-        return { ...result, rssMb, partition, loadavg: os.loadavg()[0] };
+        return { ...result, rssMb, dbMbBefore, dbMbAfter, partition, loadavg: os.loadavg()[0] };
       } finally {
         await wh.close();
       }
@@ -167,7 +169,7 @@ const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
-type IdentityChildResult = IdentityRunResult & { code: string; rssMb: number; loadavg: number; partition?: { same: boolean; profilesA: number; profilesB: number; pairs: number } };
+type IdentityChildResult = IdentityRunResult & { code: string; rssMb: number; dbMbBefore: number; dbMbAfter: number; loadavg: number; partition?: { same: boolean; profilesA: number; profilesB: number; pairs: number } };
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -207,7 +209,7 @@ async function main(): Promise<void> {
   const identity = (label: string, engine: EngineName, schema: string, compareWith?: string) => {
     log(`identity: ${label}`);
     const r = child<IdentityChildResult>(['--task', 'identity', '--people', String(people), '--engine', engine, '--schema', schema, ...(compareWith ? ['--compare-with', compareWith] : [])]);
-    log(`  ${f1(r.phases.total)} s (${f1(r.cpuSeconds)} s CPU), ${int(r.stats.edges)} edges, ${r.stats.component_runs} component runs, ${r.stats.rounds} rounds, ${int(r.rssMb)} MB peak RSS, load average ${f2(r.loadavg)}`);
+    log(`  ${f1(r.phases.total)} s (${f1(r.cpuSeconds)} s CPU), ${int(r.stats.edges)} edges, ${r.stats.component_runs} component runs, ${r.stats.rounds} rounds, ${int(r.rssMb)} MB peak RSS, DuckDB file ${int(r.dbMbBefore)} → ${int(r.dbMbAfter)} MB, load average ${f2(r.loadavg)}`);
     runs.push({ label, r });
   };
   const schemaOf = (e: EngineName) => `bench_${e}`;
@@ -235,11 +237,11 @@ async function main(): Promise<void> {
   const records = Object.values(info.rows).reduce((a, b) => a + b, 0);
   lines.push(`| ${int(people)} | ${int(records)} | ${first ? int(first.stats.edges) : '-'} | ${first ? f1(first.stats.edges / people) : '-'} | ${f1(info.generateSeconds)} | ${f1(load.readCsvSeconds)} | ${f1(load.stagingSeconds)} | ${int(dbMb)} |`);
   lines.push('');
-  lines.push('| run | extract (s) | encode (s) | components (s) | limit tiers (s) | outputs (s) | golden (s) | scratch drop (s) | **total (s)** | CPU (s) | peak RSS (MB) | component runs | rounds | profiles | largest profile | records normalised | load avg after |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| run | extract (s) | encode (s) | components (s) | limit tiers (s) | outputs (s) | golden (s) | scratch drop (s) | **total (s)** | CPU (s) | peak RSS (MB) | component runs | rounds | profiles | largest profile | records normalised | DuckDB file before → after (MB) | load avg after |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const { label, r } of runs) {
     const p = r.phases;
-    lines.push(`| ${label} | ${f1(p.extract)} | ${f1(p.encode)} | ${f1(p.components)} | ${f1(p.tiers)} | ${f1(p.outputs)} | ${f1(p.golden)} | ${f1(p.cleanup)} | **${f1(p.total)}** | ${f1(r.cpuSeconds)} | ${int(r.rssMb)} | ${r.stats.component_runs} | ${r.stats.rounds} | ${int(r.stats.profiles)} | ${int(r.stats.largest_profile)} | ${int(r.stats.reprocessed_records ?? r.stats.records)} | ${f1(r.loadavg)} |`);
+    lines.push(`| ${label} | ${f1(p.extract)} | ${f1(p.encode)} | ${f1(p.components)} | ${f1(p.tiers)} | ${f1(p.outputs)} | ${f1(p.golden)} | ${f1(p.cleanup)} | **${f1(p.total)}** | ${f1(r.cpuSeconds)} | ${int(r.rssMb)} | ${r.stats.component_runs} | ${r.stats.rounds} | ${int(r.stats.profiles)} | ${int(r.stats.largest_profile)} | ${int(r.stats.reprocessed_records ?? r.stats.records)} | ${int(r.dbMbBefore)} → ${int(r.dbMbAfter)} | ${f1(r.loadavg)} |`);
   }
   if (first) {
     lines.push('');
