@@ -1,8 +1,13 @@
 {{config materialized="segment" tags="marketing"}}
 -- Browsing without buying: profiles with web/app activity in the last {{var "active_days"}} days
 -- before as_of and no completed order in that time. A SQL segment, for logic rules cannot express.
+-- timestamp_minus writes the window in each warehouse's own date arithmetic.
+with params as (
+  select cast('{{var "as_of"}}' as timestamp) as as_of
+)
 select g.profile_id, g.email, g.first_name, g.last_seen_at
 from {{ref "customer_golden"}} as g
-where g.last_seen_at >= cast('{{var "as_of"}}' as timestamp) - interval '{{var "active_days"}} days'
-  and g.last_seen_at <= cast('{{var "as_of"}}' as timestamp)
-  and (g.last_order_at is null or g.last_order_at < cast('{{var "as_of"}}' as timestamp) - interval '{{var "active_days"}} days')
+cross join params as p
+where g.last_seen_at >= {{timestamp_minus "p.as_of" (var "active_days") "day"}}
+  and g.last_seen_at <= p.as_of
+  and (g.last_order_at is null or g.last_order_at < {{timestamp_minus "p.as_of" (var "active_days") "day"}})

@@ -16,7 +16,8 @@ import type { Dialect, Relation } from '../warehouse/types.js';
 import { materializationNames, getMaterialization } from '../materializations/registry.js';
 import { Graph, type GraphNode } from './graph.js';
 import { inlineEphemerals } from './ephemeral.js';
-import { TemplateEngine, type RenderScope } from './templates.js';
+import { TemplateEngine, renderingFile, type RenderScope } from './templates.js';
+import { DIALECT_HELPER_NAMES, dialectHelpers, dispatchByTarget } from './dialect-helpers.js';
 import { IDENTITY_OUTPUTS, outputName, parseIdentitySpec } from '../identity/spec.js';
 import type { ResolvedSource } from '../identity/pipeline.js';
 import type { IdentityNodeSpec } from '../materializations/identity-graph.js';
@@ -67,15 +68,23 @@ export async function compileProject(opts: CompileOptions): Promise<CompiledProj
   const target = resolveTarget(project.config, opts.target, { secrets: false });
   const dialect = await dialectFor(target.type);
   const engine = new TemplateEngine();
-  for (const partial of project.partials) engine.registerPartial(partial.name, partial.text, partial.path);
-  for (const mod of project.helperModules) await registerHelpers(engine, mod.absPath, mod.path);
+  for (const [name, fn] of Object.entries(dialectHelpers(dialect, renderingFile))) engine.registerHelper(name, fn);
+  const partials = dispatchByTarget(project.partials.map((p) => [p.name, p] as [string, typeof p]), target.type);
+  for (const [name, partial] of partials) engine.registerPartial(name, partial.text, partial.path);
+  const helpers: [string, { fn: Handlebars.HelperDelegate; file: string }][] = [];
+  for (const mod of project.helperModules) helpers.push(...(await helperModuleExports(mod.absPath, mod.path)));
+  for (const [name, { fn, file }] of dispatchByTarget(helpers, target.type)) {
+    if (engine.hasHelper(name)) throw new CdpError(`helper "${name}" is already defined`, { location: { file }, hint: `rename it; built-in helpers (ref, source, config, var, env, is_incremental, ${DIALECT_HELPER_NAMES.join(', ')}) cannot be replaced` });
+    engine.registerHelper(name, fn);
+  }
 
   const vars = { ...project.config.vars, ...(opts.vars ?? {}) };
   const compiler = new Compiler(project, target, dialect, engine, vars);
   return compiler.compile();
 }
 
-async function registerHelpers(engine: TemplateEngine, absPath: string, file: string): Promise<void> {
+/** A helper module's exported functions, each named as exported (dispatch prefixes included). */
+async function helperModuleExports(absPath: string, file: string): Promise<[string, { fn: Handlebars.HelperDelegate; file: string }][]> {
   let mod: Record<string, unknown>;
   try {
     mod = await loadHelperModule(absPath);
@@ -83,11 +92,9 @@ async function registerHelpers(engine: TemplateEngine, absPath: string, file: st
     throw new CdpError(`could not load helper module: ${err instanceof Error ? err.message : String(err)}`, { location: { file } });
   }
   const exported = (mod.default && typeof mod.default === 'object' ? mod.default : mod) as Record<string, unknown>;
-  for (const [name, fn] of Object.entries(exported)) {
-    if (typeof fn !== 'function') continue;
-    if (engine.hasHelper(name)) throw new CdpError(`helper "${name}" is already defined`, { location: { file }, hint: 'rename it; built-in helpers (ref, source, config, var, env, is_incremental) cannot be replaced' });
-    engine.registerHelper(name, fn as Handlebars.HelperDelegate);
-  }
+  return Object.entries(exported)
+    .filter(([, fn]) => typeof fn === 'function')
+    .map(([name, fn]) => [name, { fn: fn as Handlebars.HelperDelegate, file }]);
 }
 
 class Compiler {

@@ -58,6 +58,11 @@ function lineOf(options: { loc?: hbs.AST.SourceLocation } | undefined, file: str
   return { file, line: start?.line, column: start ? start.column + 1 : undefined };
 }
 
+/** The file being rendered, for helpers defined outside this module to locate their errors. */
+export function renderingFile(): string {
+  return scope?.file ?? '';
+}
+
 function current(): RenderScope {
   if (!scope) throw new Error('template helper called outside a render');
   return scope;

@@ -6,10 +6,10 @@ select
  as first_name,
   case when lower(trim(last_name)) in ('', 'null', 'n/a', 'unknown', 'none') then null else trim(last_name) end
  as last_name,
-  nullif(regexp_replace(lower(email), '[[:space:]]', '', 'g'), '') as email,
+  nullif(regexp_replace(lower(email), '[[:space:]]', ''), '') as email,
   case when lower(trim(phone)) in ('', 'null', 'n/a', 'unknown', 'none') then null else trim(phone) end
  as phone,
-  nullif(regexp_replace(phone, '[^0-9]', '', 'g'), '') as phone_digits,
+  nullif(regexp_replace(phone, '[^0-9]', ''), '') as phone_digits,
   case when lower(trim(company_name)) in ('', 'null', 'n/a', 'unknown', 'none') then null else trim(company_name) end
  as company_name,
   lower(case when lower(trim(company_domain)) in ('', 'null', 'n/a', 'unknown', 'none') then null else trim(company_domain) end

@@ -1,6 +1,6 @@
 select
   ticket_id,
-  nullif(regexp_replace(lower(email), '[[:space:]]', '', 'g'), '') as email,
+  nullif(regexp_replace(lower(email), '[[:space:]]', ''), '') as email,
   case when lower(trim(phone)) in ('', 'null', 'n/a', 'unknown', 'none') then null else trim(phone) end
  as phone,
   subject,

@@ -1,6 +1,6 @@
 select
   subscription_id,
-  nullif(regexp_replace(lower(email), '[[:space:]]', '', 'g'), '') as email,
+  nullif(regexp_replace(lower(email), '[[:space:]]', ''), '') as email,
   list_name,
   lower(status) as status,
   consent_marketing,
