@@ -1,8 +1,9 @@
 /**
  * One run per sync at a time: a row in `sync_locks`, taken by a conditional insert. Where the
- * warehouse enforces primary keys (DuckDB, PostgreSQL) the insert is atomic; on BigQuery and
- * Snowflake two runs starting in the same instant could both pass, so schedule one runner
- * (`cdp serve`) per sync there. A lock left by a process that died on this host is taken over.
+ * warehouse enforces primary keys (DuckDB, PostgreSQL) the insert alone is atomic. On BigQuery
+ * and Snowflake (keys are declarations only) two runs starting in the same instant can both
+ * insert; the read after the insert then makes at least one of them back off, so runs never
+ * overlap. A lock left by a process that died on this host is taken over.
  */
 import os from 'node:os';
 import { CdpError, EXIT_FAILURE } from '../errors.js';
@@ -27,8 +28,13 @@ export async function acquireLock(wh: Warehouse, t: SyncTables, sync: string, ru
       `FROM (SELECT 1 AS one) AS x WHERE NOT EXISTS (SELECT 1 FROM ${locks} WHERE sync = $5)`,
       [sync, runId, process.pid, os.hostname(), sync],
     );
-    const [mine] = await wh.query<{ run_id: string }>(`SELECT run_id FROM ${locks} WHERE sync = $1`, [sync]);
-    if (mine?.run_id !== runId) throw new Error('held');
+    // Write, then read: each statement commits, so of two runs that both passed the NOT EXISTS
+    // (possible where primary keys are not enforced), the later reader sees both rows and backs
+    // off. At most one run ever sees only its own row; at worst both back off and retry later.
+    const rows = await wh.query<{ run_id: string }>(`SELECT run_id FROM ${locks} WHERE sync = $1`, [sync]);
+    if (rows.length === 1 && rows[0]!.run_id === runId) return;
+    if (rows.some((r) => r.run_id === runId)) await wh.execute(`DELETE FROM ${locks} WHERE sync = $1 AND run_id = $2`, [sync, runId]);
+    throw new Error('held');
   };
   try {
     await insert();
