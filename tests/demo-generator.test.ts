@@ -223,6 +223,32 @@ describe('generateDemoData', () => {
     expect(shared.length * 2).toBeLessThanOrEqual(PEOPLE * 0.025);
   });
 
+  it('records the links a real stack would record: account emails, campaign clicks, B2B mobiles, real mailbox domains', () => {
+    // Logged-in orders carry the account's address: one address per customer_id, apart from
+    // junk and the household address a shared first order may carry.
+    const addressesByCustomer = new Map<string, Set<string>>();
+    for (const r of rows.get('raw_orders')!) {
+      const email = normEmail(r.email);
+      if (r.customer_id === '' || email === '' || junkEmails.has(email)) continue;
+      if (!addressesByCustomer.has(r.customer_id)) addressesByCustomer.set(r.customer_id, new Set());
+      addressesByCustomer.get(r.customer_id)!.add(email);
+    }
+    const customers = [...addressesByCustomer.values()];
+    expect(customers.length).toBeGreaterThan(PEOPLE * 0.4);
+    expect(customers.filter((s) => s.size === 1).length).toBeGreaterThan(customers.length * 0.97);
+
+    // Campaign clicks: a session's first event carries an address, before any login.
+    const clicks = rows.get('raw_events')!.filter((r) => (r.event_type === 'page_view' || r.event_type === 'app_open') && r.email !== '' && r.user_id === '');
+    expect(clicks.length).toBeGreaterThan(PEOPLE * 0.1);
+
+    const b2bContacts = rows.get('raw_crm_contacts')!.filter((c) => c.crm_account_id !== '');
+    expect(b2bContacts.filter((c) => c.phone !== '').length).toBeGreaterThan(b2bContacts.length * 0.85);
+
+    // Reserved domains cannot receive mail, so only junk placeholders use them.
+    const reserved = [...rows.values()].flatMap((rs) => rs.map((r) => normEmail(r.email ?? ''))).filter((e) => /@example\.(com|net|org)$/.test(e) && !junkEmails.has(e));
+    expect(reserved).toEqual([]);
+  });
+
   it('spreads each person across sources with different identifier subsets', () => {
     const sourcesByPerson = new Map<string, Set<string>>();
     for (const t of truthRows) {

@@ -53,7 +53,7 @@ describe.each(['duckdb', 'postgres'])('the demo project on %s', (kind) => {
     expect(exitCode).toBe(0);
   });
 
-  it('resolves customers with high precision against the ground truth', async () => {
+  it('meets the accuracy targets against the ground truth', async () => {
     const r = await evaluateIdentity(wh, {
       sourceRecords: { schema: 'analytics', name: 'customer_source_records' },
       truthFile: path.join(dir, 'data/ground_truth.csv'),
@@ -62,7 +62,7 @@ describe.each(['duckdb', 'postgres'])('the demo project on %s', (kind) => {
     expect(r.unmatchedTruth).toBe(0);
     expect(r.unmatchedResolved).toBe(0);
     expect(r.precision).toBeGreaterThanOrEqual(0.99);
-    expect(r.recall).toBeGreaterThanOrEqual(0.9);
+    expect(r.recall).toBeGreaterThanOrEqual(0.95);
   });
 
   it('respects the per-profile limits and keeps every record in exactly one profile', async () => {

@@ -57,6 +57,8 @@ export interface Person {
   phone: Phone;
   altPhone?: Phone;
   customerId?: string;
+  /** The address the shop account was registered with: what its orders and logins carry. */
+  accountEmail?: string;
   firstSeenAt: number;
   signupAt?: number;
   /** Zero jobs for consumers; two when the person changed employer (second is current). */
@@ -172,6 +174,11 @@ export class PeopleFactory {
       person.signupAt = Math.min(person.firstSeenAt + rng.int(60 * DAY), REFERENCE_TS - DAY);
     }
     if (rng.chance(B2B_SHARE)) this.assignJobs(person, FIRST_SLUGS[first], LAST_SLUGS[last]);
+    if (person.customerId) {
+      // Most people sign up with their main address; some with a second one or the work one.
+      const r = rng.next();
+      person.accountEmail = person.altEmail && r < 0.15 ? person.altEmail : person.jobs.length > 0 && r > 0.9 ? person.jobs[0].workEmail : person.email;
+    }
 
     const prev = this.previous;
     if (prev && !prev.household && !prev.sharesHousehold && rng.chance(HOUSEHOLD_PARTNER_SHARE)) {

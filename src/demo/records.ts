@@ -25,6 +25,9 @@ export interface SourceWriters {
 const ID_SPACE_PER_PERSON = { contacts: 10, orders: 40, events: 200, tickets: 10, subscriptions: 10, devices: 10 } as const;
 const ID_SPACE_FLOOR = 100_000;
 
+/** Share of sessions, for a person on a list or with a job, that start from an email link. */
+const CAMPAIGN_CLICK_SHARE = 0.15;
+
 const ORDER_STATUSES: readonly (readonly [string, number])[] = [
   ['completed', 88],
   ['refunded', 7],
@@ -59,11 +62,13 @@ export class RecordFactory {
   }
 
   emit(p: Person): void {
+    // Lists are chosen first: campaign clicks on the person's devices carry these addresses.
+    const lists = this.planSubscriptions(p);
     this.contacts(p);
     this.orders(p);
-    this.events(p);
+    this.events(p, lists.map((l) => l.email));
     this.tickets(p);
-    this.subscriptions(p);
+    this.subscriptions(p, lists);
   }
 
   // ---- CRM -------------------------------------------------------------------------------
@@ -104,14 +109,16 @@ export class RecordFactory {
 
   private contact(p: Person, createdAt: number, updatedAt: number, email: string | null, job: Job | undefined, junkRate: number): void {
     const rng = this.rng;
-    const phone = this.phoneFor(p);
+    // Sales reps call B2B contacts, so they keep the person's own mobile on nearly every one.
+    const phone = job ? p.phone : this.phoneFor(p);
+    const phoneShare = job ? 0.9 : 0.7;
     this.out.contacts.add(p.id, [
       this.contactIds.next(),
       p.customerId && rng.chance(0.75) ? p.customerId : null,
       messyFirstName(p.firstName, rng),
       messyLastName(p.lastName, rng),
       email === null ? null : emailOrJunk(email, rng, junkRate),
-      rng.chance(0.7) ? phoneOrJunk(phone, rng, 0.04) : null,
+      rng.chance(phoneShare) ? phoneOrJunk(phone, rng, 0.04) : null,
       job && rng.chance(0.97) ? messyCompanyName(job.company, rng) : null,
       job && rng.chance(0.9) ? messyDomain(job.company.domain, rng) : null,
       job ? job.company.accountId : null,
@@ -136,8 +143,12 @@ export class RecordFactory {
       if (loggedIn) customerId = rng.chance(0.003) ? rng.pick(JUNK_USER_IDS) : p.customerId!;
       let email: string | null = null;
       if (p.household && i === 0) email = messyEmail(p.household.email, rng);
-      else if (rng.chance(loggedIn ? 0.65 : 0.93)) email = emailOrJunk(this.emailFor(p, at), rng, loggedIn ? 0.01 : 0.04);
-      const phone = rng.chance(loggedIn ? 0.3 : 0.55) ? phoneOrJunk(this.phoneFor(p), rng, 0.04) : null;
+      // The shop copies the account's address onto a logged-in order (a few channels, such as
+      // phone orders, leave it out); a guest types whichever address comes to mind.
+      else if (loggedIn) email = rng.chance(0.95) ? emailOrJunk(p.accountEmail!, rng, 0.01) : null;
+      else if (rng.chance(0.93)) email = emailOrJunk(this.emailFor(p, at), rng, 0.04);
+      // Delivery needs a phone number, and a guest checkout has no saved one to fall back on.
+      const phone = rng.chance(loggedIn ? 0.3 : 0.75) ? phoneOrJunk(this.phoneFor(p), rng, 0.04) : null;
       this.out.orders.add(p.id, [
         this.orderIds.next(),
         customerId,
@@ -153,11 +164,11 @@ export class RecordFactory {
 
   // ---- Events ----------------------------------------------------------------------------
 
-  private events(p: Person): void {
+  private events(p: Person, listEmails: string[]): void {
     const rng = this.rng;
     if (rng.chance(0.85)) {
       const devices = 1 + (rng.chance(0.4) ? 1 : 0) + (rng.chance(0.15) ? 1 : 0);
-      for (let d = 0; d < devices; d++) this.device(p, rng.chance(0.7) ? 'web' : 'app');
+      for (let d = 0; d < devices; d++) this.device(p, rng.chance(0.7) ? 'web' : 'app', listEmails);
     }
     if (p.customerId && rng.chance(0.01)) {
       const at = Math.max(p.signupAt!, REFERENCE_TS - 400 * DAY) + rng.int(30 * DAY);
@@ -165,7 +176,7 @@ export class RecordFactory {
     }
   }
 
-  private device(p: Person, channel: 'web' | 'app'): void {
+  private device(p: Person, channel: 'web' | 'app', listEmails: string[]): void {
     const rng = this.rng;
     const anonymousId = this.anonymousId();
     const sessions = 1 + rng.count(1.6, 40);
@@ -186,9 +197,24 @@ export class RecordFactory {
     const identifyAt = loginAt < 0 && rng.chance(0.93) ? rng.int(sessions) : -1;
     for (let i = 0; i < sessions; i++) {
       const state = loginAt < 0 || i < loginAt ? 'anonymous' : i === loginAt ? 'login' : 'identified';
-      this.session(p, anonymousId, channel, starts[i], state, junkUserId);
+      const landingEmail = this.campaignClick(p, listEmails, starts[i]);
+      this.session(p, anonymousId, channel, starts[i], state, junkUserId, landingEmail);
       if (i === identifyAt) this.event(p, anonymousId, junkUserId, messyEmail(this.emailFor(p, starts[i]), rng), 'identify', starts[i] + 30 * 60, channel);
     }
+  }
+
+  /**
+   * A session opened from a link in a newsletter, or for B2B contacts in a sales email sent
+   * from the CRM: the click-tracking redirect identifies the device with the address the
+   * email went to.
+   */
+  private campaignClick(p: Person, listEmails: string[], at: number): string | null {
+    const rng = this.rng;
+    const workEmail = jobAt(p, at)?.workEmail;
+    const mailboxes = listEmails.length + (workEmail ? 1 : 0);
+    if (mailboxes === 0 || !rng.chance(CAMPAIGN_CLICK_SHARE)) return null;
+    const pick = rng.int(mailboxes);
+    return messyEmail(pick < listEmails.length ? listEmails[pick] : workEmail!, rng);
   }
 
   private session(
@@ -198,18 +224,20 @@ export class RecordFactory {
     start: number,
     state: 'anonymous' | 'login' | 'identified',
     junkUserId: string | null,
+    landingEmail: string | null = null,
   ): void {
     const rng = this.rng;
     let t = start;
     let userId: string | null = state === 'identified' ? p.customerId! : junkUserId;
 
-    t = this.event(p, anonymousId, userId, null, channel === 'app' ? 'app_open' : 'page_view', t, channel);
+    t = this.event(p, anonymousId, userId, landingEmail, channel === 'app' ? 'app_open' : 'page_view', t, channel);
     const views = rng.count(2, 30);
     const loginAfter = state === 'login' ? rng.int(views + 1) : -1;
     for (let v = 0; v <= views; v++) {
       if (v === loginAfter) {
         userId = p.customerId!;
-        const email = rng.chance(0.15) ? emailOrJunk(this.emailFor(p, t), rng, 0.02) : null;
+        // The login form's address is the account's; half the clients send it with the user id.
+        const email = rng.chance(0.5) ? emailOrJunk(p.accountEmail!, rng, 0.02) : null;
         t = this.event(p, anonymousId, userId, email, 'login', t, channel);
       }
       if (v < views) {
@@ -267,13 +295,19 @@ export class RecordFactory {
 
   // ---- Email lists -----------------------------------------------------------------------
 
-  private subscriptions(p: Person): void {
+  private planSubscriptions(p: Person): { list: string; email: string }[] {
     const rng = this.rng;
+    const lists: { list: string; email: string }[] = [];
     const personal = () => (p.altEmail && rng.chance(0.15) ? p.altEmail : p.email);
-    if (rng.chance(0.5)) this.subscription(p, 'newsletter', personal());
-    if (rng.chance(0.18)) this.subscription(p, 'promotions', personal());
-    if (rng.chance(0.08)) this.subscription(p, 'product_updates', personal());
-    if (p.jobs.length > 0 && rng.chance(0.22)) this.subscription(p, 'b2b_insights', p.jobs[p.jobs.length - 1].workEmail);
+    if (rng.chance(0.5)) lists.push({ list: 'newsletter', email: personal() });
+    if (rng.chance(0.18)) lists.push({ list: 'promotions', email: personal() });
+    if (rng.chance(0.08)) lists.push({ list: 'product_updates', email: personal() });
+    if (p.jobs.length > 0 && rng.chance(0.22)) lists.push({ list: 'b2b_insights', email: p.jobs[p.jobs.length - 1].workEmail });
+    return lists;
+  }
+
+  private subscriptions(p: Person, lists: { list: string; email: string }[]): void {
+    for (const { list, email } of lists) this.subscription(p, list, email);
   }
 
   private subscription(p: Person, list: string, email: string): void {

@@ -60,7 +60,7 @@ export const DEMO_SOURCES: readonly DemoSource[] = [
     name: 'raw_orders',
     file: 'raw_orders.csv',
     key: 'order_id',
-    description: 'Orders; guest checkouts carry email/phone but no customer_id.',
+    description: 'Orders; logged-in ones carry customer_id and the account email, guest checkouts email/phone only.',
     columns: [
       text('order_id', false),
       text('customer_id'),
@@ -76,7 +76,7 @@ export const DEMO_SOURCES: readonly DemoSource[] = [
     name: 'raw_events',
     file: 'raw_events.csv',
     key: 'event_id',
-    description: 'Web/app events; user_id (= customer_id) appears from login on, linking the anonymous_id.',
+    description: 'Web/app events; user_id (= customer_id) appears from login on, emails on logins, identify calls, checkouts and campaign clicks.',
     columns: [
       text('event_id', false),
       text('anonymous_id', false),

@@ -30,6 +30,10 @@ export const NICKNAMES: Readonly<Record<string, string>> = {
   Steven: 'Steve', Andrew: 'Andy', Joshua: 'Josh', Susan: 'Sue', Barbara: 'Barb',
 };
 
+/**
+ * Real mailbox providers only: reserved domains such as example.net cannot receive mail, so a
+ * real person never has one (they appear only as junk placeholders, see JUNK_EMAILS).
+ */
 export const PERSONAL_DOMAINS: readonly (readonly [string, number])[] = [
   ['gmail.com', 45],
   ['yahoo.com', 15],
@@ -38,7 +42,7 @@ export const PERSONAL_DOMAINS: readonly (readonly [string, number])[] = [
   ['icloud.com', 8],
   ['proton.me', 4],
   ['aol.com', 2],
-  ['example.net', 3],
+  ['fastmail.com', 3],
 ];
 
 export const COMPANY_WORDS_A = [
