@@ -358,24 +358,6 @@ describe('BigQuery adapter against the local endpoint', () => {
     expect(await wh.columns(rel('no_such_table'))).toEqual([]);
   });
 
-  it('merges NULL-safely on a composite key', async () => {
-    const cols: ColumnSpec[] = [{ name: 'k1', type: 'integer' }, { name: 'k2', type: 'text' }, { name: 'v', type: 'text' }];
-    for (const name of ['m_target', 'm_source']) await wh.execute(d.createTable(rel(name), cols));
-    await wh.execute(`INSERT INTO ${t('m_target')} VALUES (1, NULL, 'a'), (NULL, NULL, 'b'), (2, 'x', 'c')`);
-    await wh.execute(`INSERT INTO ${t('m_source')} VALUES (1, NULL, 'A'), (NULL, NULL, 'B'), (3, NULL, 'D')`);
-    const merge = d.mergeInto(rel('m_target'), rel('m_source'), ['k1', 'k2'], ['k1', 'k2', 'v']);
-    for (let run = 0; run < 2; run++) await wh.transaction(async (tx) => { for (const sql of merge) await tx.execute(sql); });
-    expect(await wh.query(`SELECT k1, k2, v FROM ${t('m_target')} ORDER BY k1 NULLS LAST, k2 NULLS LAST`)).toEqual([
-      { k1: 1, k2: null, v: 'A' },
-      { k1: 2, k2: 'x', v: 'c' },
-      { k1: 3, k2: null, v: 'D' },
-      { k1: null, k2: null, v: 'B' },
-    ]);
-    await wh.execute(`INSERT INTO ${t('m_source')} VALUES (4, 'y', 'E')`);
-    for (const sql of d.mergeInto(rel('m_target'), rel('m_source'), ['k1', 'k2'], [])) await wh.execute(sql);
-    expect(await wh.query(`SELECT count(*) AS c, count(v) AS with_v FROM ${t('m_target')}`)).toEqual([{ c: 5, with_v: 4 }]);
-  });
-
   it('runs the dialect functions', async () => {
     const [row] = await wh.query(
       `SELECT ${d.sha256("'abc'")} AS abc, ${d.sha256('$1')} AS param,

@@ -18,12 +18,24 @@
  * - POST /session?delete=true (recorded in `deletedSessions`), /telemetry/send, /session/heartbeat.
  * - Transactions per session (one DuckDB connection each): BEGIN/COMMIT/ROLLBACK; DDL inside a
  *   transaction first commits it and then runs on its own, as Snowflake's DDL does.
+ * - Stages: `PUT file://<path> @~/<prefix>/` (user stage) or `@%<table>/` (table stage) answers the
+ *   way Snowflake does, with `command: "UPLOAD"`, `src_locations` and `stageInfo`, but with the
+ *   `LOCAL_FS` location type that snowflake-sdk supports for tests: the driver itself copies the
+ *   file into a directory of this server (no cloud storage, no encryption). `COPY INTO` reads
+ *   the staged CSV files (gzip or plain) into the table with DuckDB's read_csv, one transaction
+ *   for all files, and answers with one row per file (file, status, rows_parsed, rows_loaded, ...);
+ *   `PURGE = TRUE` and `REMOVE @stage/<prefix>` delete staged files. A user's `stageAccess`
+ *   makes PUT fail on the server (`denied`) or in the driver's upload (`unreachable`). Load
+ *   metadata (skipping files loaded before) is not emulated.
  *
  * The SQL subset translated to DuckDB is documented in snowflake-sql.ts.
  */
 import { createHash, createPublicKey, randomUUID, verify, type KeyObject } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
   DuckDBArrayValue,
@@ -41,7 +53,7 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { DUCKDB_MACROS, translate, TranslationError, type Bind, type SessionValues, type StatementKind } from './snowflake-sql.js';
+import { DUCKDB_MACROS, translate, TranslationError, type Bind, type CopyPlan, type SessionValues, type StageRef, type StatementKind } from './snowflake-sql.js';
 
 export interface SnowflakeUser {
   password?: string;
@@ -49,6 +61,12 @@ export interface SnowflakeUser {
   publicKey?: string;
   /** Roles the user may use; any role when omitted. */
   roles?: string[];
+  /**
+   * `denied`: PUT fails with Snowflake's access-control error. `unreachable`: PUT succeeds on the
+   * server but names a stage location the driver cannot write, standing in for cloud storage the
+   * client cannot reach. Default `ok`.
+   */
+  stageAccess?: 'ok' | 'denied' | 'unreachable';
 }
 
 export interface SnowflakeServerOptions {
@@ -67,6 +85,8 @@ export interface RecordedQuery {
   queryTag: string | null;
   bindCount: number;
   error?: string;
+  /** COPY INTO: the files it loaded (its answer has one row per file). */
+  loadedFiles?: string[];
 }
 
 export interface SnowflakeServer {
@@ -77,6 +97,8 @@ export interface SnowflakeServer {
   chunkRequests: { url: string; authorization?: string; chunkKey?: string }[];
   /** Sessions currently open (logged in and not deleted). */
   openSessions(): number;
+  /** Files currently staged, as `user/<USER>/<path>` or `table/<TABLE>/<path>`. */
+  stagedFiles(): string[];
   /** Runs SQL directly on the backing DuckDB (for test set-up and checks). */
   duck(sql: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
@@ -84,6 +106,7 @@ export interface SnowflakeServer {
 
 interface Session {
   id: number;
+  user: SnowflakeUser;
   token: string;
   values: SessionValues;
   conn: DuckDBConnection;
@@ -117,6 +140,10 @@ const STATEMENT_TYPES: Record<StatementKind, number> = {
   commit: 0x5000,
   rollback: 0x5000,
   session: 0x4000,
+  copy: 0x3600,
+  // File commands (PUT/GET/REMOVE/LIST); the driver builds PUT's result itself.
+  put: 0x7000,
+  remove: 0x7000,
 };
 
 export async function startSnowflakeServer(options: SnowflakeServerOptions = {}): Promise<SnowflakeServer> {
@@ -128,6 +155,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
   const chunkRows = options.chunkRows ?? 4000;
 
   const instance = await DuckDBInstance.create(':memory:');
+  const stageRoot = mkdtempSync(path.join(tmpdir(), 'cdp-sf-stages-'));
   const admin = await instance.connect();
   const sessions = new Map<string, Session>();
   const chunks = new Map<string, string>();
@@ -146,6 +174,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     deletedSessions: [],
     chunkRequests: [],
     openSessions: () => sessions.size,
+    stagedFiles: () => filesUnder(stageRoot).map((f) => path.relative(stageRoot, f).split(path.sep).join('/')),
     duck: async (sql) => {
       const reader = await admin.runAndReadAll(sql);
       return reader.getRowObjectsJson() as Record<string, unknown>[];
@@ -157,6 +186,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
       sessions.clear();
       admin.closeSync();
       instance.closeSync();
+      rmSync(stageRoot, { recursive: true, force: true });
     },
   };
 
@@ -239,7 +269,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     const conn = await instance.connect();
     await conn.run(`SET TimeZone = 'UTC'`);
     for (const macro of DUCKDB_MACROS) await conn.run(macro);
-    const session: Session = { id: nextSessionId++, token: randomUUID(), values, conn, inTransaction: false, queryTag: null, queue: Promise.resolve() };
+    const session: Session = { id: nextSessionId++, user, token: randomUUID(), values, conn, inTransaction: false, queryTag: null, queue: Promise.resolve() };
     sessions.set(session.token, session);
     send(res, 200, {
       success: true,
@@ -292,6 +322,63 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
         case 'session':
           if (translated.queryTag !== undefined) session.queryTag = translated.queryTag;
           return statusResult(queryId, translated.kind, 'Statement executed successfully.');
+        case 'put': {
+          const { source, stage, options: opts } = translated.put!;
+          if (session.user.stageAccess === 'denied') {
+            throw new TranslationError(`SQL access control error:\nInsufficient privileges to operate on stage '${stageLabel(stage)}'`, '003001', '42501');
+          }
+          const flag = (key: string, fallback: boolean) => (opts[key] === undefined ? fallback : /^true$/i.test(opts[key]));
+          return {
+            success: true,
+            data: {
+              command: 'UPLOAD',
+              src_locations: [source],
+              parallel: Number(opts.PARALLEL ?? 4),
+              autoCompress: flag('AUTO_COMPRESS', true),
+              overwrite: flag('OVERWRITE', false),
+              sourceCompression: (opts.SOURCE_COMPRESSION ?? 'auto_detect').toLowerCase(),
+              clientShowEncryptionParameter: false,
+              encryptionMaterial: null,
+              presignedUrl: null,
+              presignedUrls: [],
+              stageInfo: {
+                locationType: 'LOCAL_FS',
+                location: session.user.stageAccess === 'unreachable' ? '/dev/null/unreachable-stage' : stageDir(session, stage),
+                path: stage.path,
+                region: null,
+                storageAccount: null,
+                isClientSideEncrypted: false,
+                creds: {},
+                endPoint: null,
+              },
+              queryId,
+              statementTypeId: STATEMENT_TYPES.put,
+              rowtype: [],
+              rowset: [],
+              parameters: [],
+            },
+          };
+        }
+        case 'remove': {
+          const removed = stagedUnder(session, translated.stage!);
+          for (const file of removed) rmSync(file, { force: true });
+          return {
+            success: true,
+            data: {
+              rowtype: [column('name', 'text', null, null), column('result', 'text', null, null)],
+              rowset: removed.map((f) => [path.relative(stageRoot, f).split(path.sep).join('/'), 'removed']),
+              total: removed.length,
+              returned: removed.length,
+              queryId,
+              statementTypeId: STATEMENT_TYPES.remove,
+              version: 1,
+              queryResultFormat: 'json',
+              parameters: [],
+            },
+          };
+        }
+        case 'copy':
+          return await copyInto(session, queryId, translated.copy!, recorded);
         case 'ddl':
         case 'swap':
           // Snowflake DDL commits the open transaction and then runs in a transaction of its own.
@@ -340,8 +427,82 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
       recorded.error = message;
       // A failed statement aborts a DuckDB transaction but not a Snowflake one; keep going.
       const { code, sqlState } = errorCodeOf(err, message);
-      return { success: false, code, message: `SQL compilation error:\n${message}`, data: { queryId, sqlState, errorCode: code, internalError: false, age: 0 } };
+      // Snowflake names the kind of error first (compilation, access control, ...).
+      const text = /^SQL [a-z ]+ error:/.test(message) ? message : `SQL compilation error:\n${message}`;
+      return { success: false, code, message: text, data: { queryId, sqlState, errorCode: code, internalError: false, age: 0 } };
     }
+  }
+
+  /** Where a stage (and path prefix) lives on disk. */
+  function stageDir(session: Session, stage: StageRef): string {
+    const area = stage.area === 'user' ? path.join(stageRoot, 'user', session.values.user) : path.join(stageRoot, 'table', stage.table);
+    return path.join(area, ...stage.path.split('/').filter(Boolean));
+  }
+
+  /** Staged files whose path starts with the stage reference's path (a prefix, as in Snowflake). */
+  function stagedUnder(session: Session, stage: StageRef): string[] {
+    const area = stageDir(session, { ...stage, path: '' });
+    return filesUnder(area).filter((f) => path.relative(area, f).split(path.sep).join('/').startsWith(stage.path));
+  }
+
+  async function copyInto(session: Session, queryId: string, plan: CopyPlan, recorded: RecordedQuery): Promise<object> {
+    const files = stagedUnder(session, plan.stage).sort();
+    recorded.loadedFiles = files.map((f) => path.basename(f));
+    const f = plan.format;
+    // Without a column list or a transformation, a record has one field per table column.
+    const width = plan.fileColumns || (await session.conn.runAndReadAll(`SELECT * FROM ${plan.target} LIMIT 0`)).columnCount;
+    const names = Array.from({ length: width }, (_, i) => `$${i + 1}`);
+    const reader = (file: string) =>
+      `read_csv(${duckString(file)}, header = false, auto_detect = false, skip = ${f.skipHeader}, delim = ${duckString(f.delimiter)}, ` +
+      `quote = ${duckString(f.enclosedBy ?? '')}, escape = ${duckString(f.enclosedBy ?? '')}, allow_quoted_nulls = false, ` +
+      `nullstr = [${['', ...f.nullIf].map(duckString).join(', ')}], compression = ${duckString(f.compression)}, strict_mode = true, ` +
+      `columns = {${names.map((n) => `${duckString(n)}: 'VARCHAR'`).join(', ')}})`;
+    const select = (plan.expressions ?? names.map((n) => `"${n}"`)).join(', ');
+    const into = `${plan.target}${plan.columns.length ? ` (${plan.columns.join(', ')})` : ''}`;
+    const own = !session.inTransaction;
+    const loaded: number[] = [];
+    if (own) await session.conn.run('BEGIN TRANSACTION');
+    try {
+      for (const file of files) {
+        const result = await session.conn.run(`INSERT INTO ${into} SELECT ${select} FROM ${reader(file)}`);
+        loaded.push(Number(result.rowsChanged));
+      }
+      if (own) await session.conn.run('COMMIT');
+    } catch (err) {
+      if (own) await session.conn.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    if (plan.purge) for (const file of files) rmSync(file, { force: true });
+    const fixed = (name: string) => column(name, 'fixed', 19, 0);
+    const text = (name: string) => column(name, 'text', null, null);
+    const rowset = files.map((file, n) => [
+      path.relative(stageRoot, file).split(path.sep).join('/'),
+      'LOADED',
+      String(loaded[n]),
+      String(loaded[n]),
+      '1',
+      '0',
+      null,
+      null,
+      null,
+      null,
+    ]);
+    return {
+      success: true,
+      data: {
+        rowtype: files.length
+          ? [text('file'), text('status'), fixed('rows_parsed'), fixed('rows_loaded'), fixed('error_limit'), fixed('errors_seen'), text('first_error'), fixed('first_error_line'), fixed('first_error_character'), text('first_error_column_name')]
+          : [text('status')],
+        rowset: files.length ? rowset : [['Copy executed with 0 files processed.']],
+        total: Math.max(1, files.length),
+        returned: Math.max(1, files.length),
+        queryId,
+        statementTypeId: STATEMENT_TYPES.copy,
+        version: 1,
+        queryResultFormat: 'json',
+        parameters: [],
+      },
+    };
   }
 
   function rowsResult(queryId: string, names: string[], types: DuckDBType[], rows: DuckDBValue[][]): object {
@@ -376,6 +537,22 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return state;
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? filesUnder(full) : [full];
+  });
+}
+
+function stageLabel(stage: StageRef): string {
+  return stage.area === 'user' ? '~' : `%${stage.table}`;
+}
+
+function duckString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
 }
 
 function statusResult(queryId: string, kind: StatementKind, status: string): object {

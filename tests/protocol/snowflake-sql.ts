@@ -26,8 +26,16 @@
  *   [OR REPLACE] [TRANSIENT] TABLE/VIEW/SCHEMA, DROP, ALTER TABLE/VIEW ... RENAME TO [schema.]name
  *   (same schema only), ALTER TABLE a SWAP WITH b, BEGIN/START TRANSACTION, COMMIT, ROLLBACK,
  *   ALTER SESSION SET/UNSET and USE (accepted and recorded, no effect).
- * Not supported: IDENTIFIER(), FLATTEN/LATERAL, QUALIFY, stages, PUT/GET, COPY INTO, SHOW,
- * DESCRIBE, `$1` column references, multi-statement requests.
+ * - Stages (the user stage `@~[/path]` and table stages `@%table[/path]`; named stages answer
+ *   "does not exist"): `PUT file://<path> @stage [OPTION = value ...]` (parsed from the text,
+ *   quoted or not), `REMOVE @stage/<prefix>`, and `COPY INTO t [(cols)] FROM @stage` or
+ *   `FROM (SELECT <expressions over $1, $2, ...> FROM @stage)` with FILE_FORMAT = (TYPE = CSV,
+ *   FIELD_DELIMITER, SKIP_HEADER, FIELD_OPTIONALLY_ENCLOSED_BY, NULL_IF = (...), COMPRESSION,
+ *   EMPTY_FIELD_AS_NULL = TRUE, ESCAPE[_UNENCLOSED_FIELD] = NONE, RECORD_DELIMITER = '\n';
+ *   ENCODING, DATE_FORMAT, TIMESTAMP_FORMAT, BINARY_FORMAT accepted for ISO text), ON_ERROR =
+ *   ABORT_STATEMENT and PURGE. Anything else in COPY INTO is rejected rather than ignored.
+ * Not supported: IDENTIFIER(), FLATTEN/LATERAL, QUALIFY, named stages and file formats, GET,
+ * LIST, SHOW, DESCRIBE, `$1` column references outside COPY INTO, multi-statement requests.
  */
 
 export interface Bind {
@@ -44,7 +52,52 @@ export interface SessionValues {
   account: string;
 }
 
-export type StatementKind = 'select' | 'insert' | 'update' | 'delete' | 'merge' | 'ddl' | 'begin' | 'commit' | 'rollback' | 'session' | 'swap';
+export type StatementKind =
+  | 'select'
+  | 'insert'
+  | 'update'
+  | 'delete'
+  | 'merge'
+  | 'ddl'
+  | 'begin'
+  | 'commit'
+  | 'rollback'
+  | 'session'
+  | 'swap'
+  | 'put'
+  | 'remove'
+  | 'copy';
+
+/** `@~/path` (the user's stage) or `@%table/path` (a table's stage). */
+export interface StageRef {
+  area: 'user' | 'table';
+  /** The table of a table stage (stored name); '' for the user stage. */
+  table: string;
+  /** Path prefix inside the stage, without a leading slash. */
+  path: string;
+}
+
+/** The CSV options of COPY INTO's FILE_FORMAT that the endpoint honours. */
+export interface CsvFormat {
+  delimiter: string;
+  skipHeader: number;
+  enclosedBy: string | null;
+  nullIf: string[];
+  compression: 'auto' | 'gzip' | 'none';
+}
+
+export interface CopyPlan {
+  /** DuckDB text of the target table and its column list (may be empty: all columns). */
+  target: string;
+  columns: string[];
+  /** DuckDB expressions over the file's columns "$1", "$2", ...; null loads the columns as they are. */
+  expressions: string[] | null;
+  /** How many columns each record must have. */
+  fileColumns: number;
+  stage: StageRef;
+  format: CsvFormat;
+  purge: boolean;
+}
 
 export interface Translated {
   kind: StatementKind;
@@ -52,6 +105,11 @@ export interface Translated {
   sql: string[];
   /** For `session` statements: ALTER SESSION SET QUERY_TAG = '...' records the tag. */
   queryTag?: string | null;
+  /** For PUT: the local file (its path, from `file://...`), the stage and the options, upper-cased keys. */
+  put?: { source: string; stage: StageRef; options: Record<string, string> };
+  /** For REMOVE. */
+  stage?: StageRef;
+  copy?: CopyPlan;
 }
 
 export class TranslationError extends Error {
@@ -64,7 +122,7 @@ export class TranslationError extends Error {
   }
 }
 
-type TokenKind = 'ws' | 'comment' | 'string' | 'qident' | 'word' | 'number' | 'bind' | 'punct';
+type TokenKind = 'ws' | 'comment' | 'string' | 'qident' | 'word' | 'number' | 'bind' | 'punct' | 'stage' | 'colref';
 
 interface Token {
   kind: TokenKind;
@@ -167,6 +225,11 @@ export function tokenize(sql: string): Token[] {
       tokens.push({ kind: 'number', text: m[0] });
     } else if (c === '?') {
       tokens.push({ kind: 'bind', text: '?', value: -1 });
+    } else if ((m = /^@[^\s;()]*/.exec(rest))) {
+      tokens.push({ kind: 'stage', text: m[0] });
+    } else if ((m = /^\$(\d+)/.exec(rest))) {
+      // A staged file's column in COPY INTO ... FROM (SELECT $1, ... FROM @stage).
+      tokens.push({ kind: 'colref', text: m[0], value: Number(m[1]) });
     } else if ((m = /^:(\d+)/.exec(rest)) && sql[i - 1] !== ':') {
       tokens.push({ kind: 'bind', text: m[0], value: Number(m[1]) - 1 });
     } else if ((m = /^(::|<=|>=|<>|!=|\|\||=>|->>|->)/.exec(rest))) {
@@ -234,6 +297,8 @@ const significant = (t: Token) => t.kind !== 'ws' && t.kind !== 'comment';
 
 /** Snowflake statement text -> DuckDB statements. */
 export function translate(sqlText: string, binds: Record<string, Bind> | undefined, session: SessionValues): Translated {
+  // A file URI is not SQL (`//` would read as a comment), so PUT is parsed from the text.
+  if (/^\s*PUT\s/i.test(sqlText)) return translatePut(sqlText.replace(/[\s;]+$/, ''));
   let tokens = tokenize(sqlText.replace(/[\s;]+$/, ''));
   let nextQuestion = 0;
   tokens = tokens.map((t) => {
@@ -258,6 +323,13 @@ export function translate(sqlText: string, binds: Record<string, Bind> | undefin
 
   tokens = rewriteFunctions(tokens, session);
   tokens = rewriteTypes(tokens);
+
+  if (/^(REMOVE|RM) /.test(`${head} `)) {
+    const stage = tokens.find((t) => t.kind === 'stage');
+    if (!stage) throw new TranslationError('SQL compilation error: REMOVE needs a stage');
+    return { kind: 'remove', sql: [], stage: stageRef(stage.text) };
+  }
+  if (/^COPY INTO/.test(head)) return { kind: 'copy', sql: [], copy: copyPlan(tokens.filter(significant)) };
 
   if (/^ALTER (TABLE|VIEW)/.test(head)) {
     const sig = tokens.filter(significant);
@@ -383,4 +455,142 @@ function rewriteTypes(input: Token[]): Token[] {
     tokens[i] = { kind: 'word', text: bareNumber ? 'DECIMAL(38, 0)' : mapped };
   }
   return tokens;
+}
+
+const QUOTED = String.raw`'(?:[^'\\]|\\.|'')*'`;
+
+/** `PUT file://<path> @stage[/path] [OPTION = value ...]` */
+function translatePut(text: string): Translated {
+  const m = new RegExp(String.raw`^\s*PUT\s+(${QUOTED}|\S+)\s+(${QUOTED}|\S+)([\s\S]*)$`, 'i').exec(text);
+  if (!m) throw new TranslationError('SQL compilation error: syntax error in PUT');
+  const unquote = (s: string) => (s.startsWith("'") ? readString(s, 0).value : s);
+  const uri = unquote(m[1]);
+  if (!/^file:\/\//i.test(uri)) throw new TranslationError(`SQL compilation error: PUT needs a file:// source, got ${uri}`);
+  const options: Record<string, string> = {};
+  for (const o of m[3].matchAll(new RegExp(String.raw`(\w+)\s*=\s*(${QUOTED}|[^\s]+)`, 'g'))) options[o[1].toUpperCase()] = unquote(o[2]);
+  return { kind: 'put', sql: [], put: { source: uri.slice('file://'.length), stage: stageRef(unquote(m[2])), options } };
+}
+
+function stageRef(text: string): StageRef {
+  const m = /^@(~|%("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*))(?:\/(.*))?$/.exec(text);
+  if (!m) {
+    const name = text.slice(1).split('/')[0];
+    throw new TranslationError(`SQL compilation error:\nStage '${name.toUpperCase()}' does not exist or not authorized.`, '002003', '02000');
+  }
+  const table = m[1] === '~' ? '' : m[2].startsWith('"') ? m[2].slice(1, -1).replace(/""/g, '"') : m[2].toUpperCase();
+  return { area: m[1] === '~' ? 'user' : 'table', table, path: (m[3] ?? '').replace(/^\/+/, '') };
+}
+
+/**
+ * `COPY INTO t [(cols)] FROM @stage | (SELECT exprs FROM @stage) [FILE_FORMAT = (...)]
+ * [ON_ERROR = ABORT_STATEMENT] [PURGE = TRUE|FALSE]`, with the tokens already translated.
+ */
+function copyPlan(sig: Token[]): CopyPlan {
+  let i = 2;
+  const target: Token[] = [];
+  while (i < sig.length && sig[i].text !== '(' && sig[i].text !== 'FROM') target.push(sig[i++]);
+  const columns: string[] = [];
+  if (sig[i]?.text === '(') {
+    const close = matchingParen(sig, i);
+    for (const t of sig.slice(i + 1, close)) if (t.text !== ',') columns.push(t.text);
+    i = close + 1;
+  }
+  if (sig[i]?.text !== 'FROM') throw new TranslationError('SQL compilation error: COPY INTO needs FROM');
+  i++;
+  let stageToken: Token | undefined;
+  let expressions: string[] | null = null;
+  let fileColumns = columns.length;
+  if (sig[i]?.text === '(') {
+    const close = matchingParen(sig, i);
+    const inner = sig.slice(i + 1, close);
+    if (inner[0]?.text !== 'SELECT') throw new TranslationError('SQL compilation error: COPY INTO ... FROM ( needs SELECT');
+    const from = inner.findIndex((t) => t.text === 'FROM');
+    stageToken = inner[from + 1];
+    const parts: Token[][] = [[]];
+    let depth = 0;
+    for (const t of inner.slice(1, from)) {
+      if (t.text === '(') depth++;
+      if (t.text === ')') depth--;
+      if (t.text === ',' && depth === 0) parts.push([]);
+      else parts[parts.length - 1].push(t);
+    }
+    expressions = parts.map((p) => p.map((t) => (t.kind === 'colref' ? `"$${t.value}"` : t.text)).join(' '));
+    fileColumns = Math.max(0, ...inner.filter((t) => t.kind === 'colref').map((t) => t.value as number));
+    i = close + 1;
+  } else {
+    stageToken = sig[i++];
+  }
+  if (stageToken?.kind !== 'stage') throw new TranslationError('SQL compilation error: COPY INTO needs a stage (@~ or @%table) to load from');
+  const format: CsvFormat = { delimiter: ',', skipHeader: 0, enclosedBy: null, nullIf: ['\\N'], compression: 'auto' };
+  let purge = false;
+  const value = (t: Token | undefined) => (t?.kind === 'string' ? unquoteDuck(t.text) : (t?.text ?? ''));
+  while (i < sig.length) {
+    const key = sig[i].text;
+    if (sig[i + 1]?.text !== '=') throw new TranslationError(`SQL compilation error: unexpected '${key}' in COPY INTO`);
+    if (key === 'FILE_FORMAT') {
+      if (sig[i + 2]?.text !== '(') throw new TranslationError('SQL compilation error: named file formats are not supported by the local endpoint');
+      const close = matchingParen(sig, i + 2);
+      const opts = sig.slice(i + 3, close);
+      for (let k = 0; k < opts.length; ) {
+        const name = opts[k].text;
+        if (opts[k + 1]?.text !== '=') throw new TranslationError(`SQL compilation error: unexpected '${name}' in FILE_FORMAT`);
+        if (opts[k + 2]?.text === '(') {
+          const end = matchingParen(opts, k + 2);
+          const list = opts.slice(k + 3, end).filter((t) => t.text !== ',').map(value);
+          if (name !== 'NULL_IF') throw new TranslationError(`SQL compilation error: FILE_FORMAT option ${name} is not supported by the local endpoint`);
+          format.nullIf = list;
+          k = end + 1;
+          continue;
+        }
+        const v = value(opts[k + 2]);
+        switch (name) {
+          case 'TYPE':
+            if (v.toUpperCase() !== 'CSV') throw new TranslationError(`SQL compilation error: FILE_FORMAT TYPE ${v} is not supported by the local endpoint`);
+            break;
+          case 'FIELD_DELIMITER':
+            format.delimiter = v;
+            break;
+          case 'SKIP_HEADER':
+            format.skipHeader = Number(v);
+            break;
+          case 'FIELD_OPTIONALLY_ENCLOSED_BY':
+            format.enclosedBy = v.toUpperCase() === 'NONE' ? null : v;
+            break;
+          case 'COMPRESSION':
+            format.compression = v.toUpperCase() === 'GZIP' ? 'gzip' : v.toUpperCase() === 'NONE' ? 'none' : 'auto';
+            break;
+          case 'EMPTY_FIELD_AS_NULL':
+            if (v.toUpperCase() !== 'TRUE') throw new TranslationError('SQL compilation error: EMPTY_FIELD_AS_NULL = FALSE is not supported by the local endpoint');
+            break;
+          case 'ESCAPE_UNENCLOSED_FIELD':
+          case 'ESCAPE':
+            if (v.toUpperCase() !== 'NONE') throw new TranslationError(`SQL compilation error: ${name} other than NONE is not supported by the local endpoint`);
+            break;
+          case 'RECORD_DELIMITER':
+            if (v !== '\n') throw new TranslationError('SQL compilation error: only RECORD_DELIMITER = \'\\n\' is supported by the local endpoint');
+            break;
+          case 'ENCODING':
+          case 'DATE_FORMAT':
+          case 'TIMESTAMP_FORMAT':
+          case 'BINARY_FORMAT':
+          case 'ERROR_ON_COLUMN_COUNT_MISMATCH':
+            // Values are written in DuckDB's default text forms, which are also these formats'.
+            break;
+          default:
+            throw new TranslationError(`SQL compilation error: FILE_FORMAT option ${name} is not supported by the local endpoint`);
+        }
+        k += 3;
+      }
+      i = close + 1;
+    } else if (key === 'ON_ERROR') {
+      if (value(sig[i + 2]).toUpperCase() !== 'ABORT_STATEMENT') throw new TranslationError('SQL compilation error: only ON_ERROR = ABORT_STATEMENT is supported by the local endpoint');
+      i += 3;
+    } else if (key === 'PURGE') {
+      purge = value(sig[i + 2]).toUpperCase() === 'TRUE';
+      i += 3;
+    } else {
+      throw new TranslationError(`SQL compilation error: COPY option ${key} is not supported by the local endpoint`);
+    }
+  }
+  return { target: target.map((t) => t.text).join(''), columns, expressions, fileColumns, stage: stageRef(stageToken.text), format, purge };
 }

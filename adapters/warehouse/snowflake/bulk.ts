@@ -1,11 +1,12 @@
 /**
- * Bulk loads as batched multi-row INSERTs with binds: `INSERT INTO t (cols) SELECT casts FROM
- * VALUES (?, ...), (?, ...) AS v(...)`. Every value is bound as text (or NULL) and cast in the
- * SELECT, because Snowflake's VALUES clause accepts only constants and binds (no PARSE_JSON)
- * and because one type per VALUES column keeps Snowflake's type inference out of the way.
- * Values are checked here first, so a bad one is reported with its column and row.
+ * Values for Snowflake bulk loads, and the small-load path: batched multi-row INSERTs with binds,
+ * `INSERT INTO t (cols) SELECT casts FROM VALUES (?, ...), (?, ...) AS v(...)`.
  *
- * The stage + COPY INTO path (PUT to a user stage) is not implemented: see docs/warehouses/snowflake.md.
+ * Every value is encoded as text (or NULL) once, here, and checked on the way, so a bad one is
+ * reported with its column and row before anything is sent. The same text is what the stage path
+ * (stage.ts) writes to CSV, so both paths load identical values. For INSERTs it is bound as text
+ * and cast in the SELECT, because Snowflake's VALUES clause accepts only constants and binds (no
+ * PARSE_JSON) and one type per VALUES column keeps Snowflake's type inference out of the way.
  */
 import { CdpError } from '../../../src/errors.js';
 import type { ColumnSpec, LogicalType } from '../../../src/warehouse/types.js';
@@ -22,6 +23,7 @@ import {
   timestampTextUtc,
 } from '../../../src/warehouse/values.js';
 import type { SnowflakeDialect } from './dialect.js';
+import type { EncodedRow } from './stage.js';
 
 /** Rows per INSERT, and a cap on binds per statement so wide tables send fewer rows. */
 export const INSERT_BATCH_ROWS = 1000;
@@ -45,16 +47,45 @@ const ENCODERS: Record<LogicalType, Encoder> = {
   json: (v) => textOf(v),
 };
 
-export class InsertBatcher {
-  readonly rowsPerStatement: number;
+/** Encodes rows for one load; `where` names the table in messages. */
+export class RowEncoder {
   private readonly encoders: Encoder[];
 
   constructor(
-    private readonly dialect: SnowflakeDialect,
     private readonly columns: ColumnSpec[],
     private readonly where: string,
   ) {
     this.encoders = columns.map((c) => ENCODERS[c.type]);
+  }
+
+  /** `index` is the 0-based position of the row in the whole load, for error messages. */
+  encode(row: unknown[], index: number): EncodedRow {
+    const out: EncodedRow = new Array(this.encoders.length);
+    for (let c = 0; c < this.encoders.length; c++) {
+      const value = row[c];
+      if (value === null || value === undefined) {
+        out[c] = null;
+        continue;
+      }
+      try {
+        out[c] = this.encoders[c](value);
+      } catch (err) {
+        const col = this.columns[c];
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new CdpError(`Cannot load ${describeValue(value)} into column "${col.name}" (${col.type}) of ${this.where}, row ${index + 1}: ${reason}`, { cause: err });
+      }
+    }
+    return out;
+  }
+}
+
+export class InsertBatcher {
+  readonly rowsPerStatement: number;
+
+  constructor(
+    private readonly dialect: SnowflakeDialect,
+    private readonly columns: ColumnSpec[],
+  ) {
     this.rowsPerStatement = Math.max(1, Math.min(INSERT_BATCH_ROWS, Math.floor(MAX_BINDS / Math.max(1, columns.length))));
   }
 
@@ -69,26 +100,8 @@ export class InsertBatcher {
     return `INSERT INTO ${table} (${names})\nSELECT ${select}\nFROM (VALUES\n${values}) AS "v"(${aliases.join(', ')})`;
   }
 
-  /** Binds for `rows`, row-major; `offset` is the number of rows before them, for error messages. */
-  binds(rows: unknown[][], offset: number): (string | null)[] {
-    const out: (string | null)[] = [];
-    for (let r = 0; r < rows.length; r++) {
-      const row = rows[r];
-      for (let c = 0; c < this.encoders.length; c++) {
-        const value = row[c];
-        if (value === null || value === undefined) {
-          out.push(null);
-          continue;
-        }
-        try {
-          out.push(this.encoders[c](value));
-        } catch (err) {
-          const col = this.columns[c];
-          const reason = err instanceof Error ? err.message : String(err);
-          throw new CdpError(`Cannot load ${describeValue(value)} into column "${col.name}" (${col.type}) of ${this.where}, row ${offset + r + 1}: ${reason}`, { cause: err });
-        }
-      }
-    }
-    return out;
+  /** Binds for encoded rows, row-major. */
+  binds(rows: EncodedRow[]): (string | null)[] {
+    return rows.flat();
   }
 }

@@ -1,19 +1,22 @@
 /**
  * Snowflake through snowflake-sdk: a pool of sessions (one sdk Connection each), password or
  * key-pair login, `$n` parameters as numbered binds, results normalised as `Row`, streaming
- * through the driver's row stream, bulk loads as batched INSERTs, and a query tag on every
- * statement that writes a relation, naming the model it belongs to.
+ * through the driver's row stream, bulk loads through a stage (PUT + COPY INTO) or, for small
+ * loads and where PUT is refused, batched INSERTs, and a query tag on every statement that
+ * writes a relation, naming the model it belongs to.
  */
 import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { debuglog } from 'node:util';
 import type { ConnectionOptions } from 'snowflake-sdk';
 import { CdpError } from '../../../src/errors.js';
 import type { ColumnInfo, ColumnSpec, Executor, Relation, RelationInfo, Row, Warehouse } from '../../../src/warehouse/types.js';
-import { InsertBatcher } from './bulk.js';
+import { InsertBatcher, RowEncoder } from './bulk.js';
 import { SnowflakeDialect } from './dialect.js';
 import { connectionError, describeEndpoint, missingObjectError, type SnowflakeEndpoint } from './errors.js';
 import { reportedName, storedName } from './names.js';
 import { SessionPool, SnowflakeSession, type StatementOptions } from './session.js';
+import { copyStatement, putStatement, removeStatement, StagedFiles, stageLocation, type EncodedRow } from './stage.js';
 import { SwapCoalescer } from './swap.js';
 import { toBinds, toNumberedBinds } from './values.js';
 
@@ -32,9 +35,20 @@ export interface SnowflakeOptions {
   accessUrl?: string;
   /** Sessions kept for concurrent statements. */
   sessions?: number;
+  /** Bulk loads of at least this many rows go through a stage (PUT + COPY INTO); smaller ones use INSERTs. */
+  stageMinRows?: number;
+  /** Rows per staged CSV file (default 500,000): larger loads are split so COPY INTO can load files in parallel. */
+  stageFileRows?: number;
+  /** Where debug lines go (default: `NODE_DEBUG=cdp`). */
+  debug?: (message: string) => void;
 }
 
 const DEFAULT_BATCH_SIZE = 5000;
+/**
+ * PUT, COPY INTO and REMOVE are three statements plus the upload, about what five 1,000-row
+ * INSERTs cost; below that the INSERTs are as quick and need no temporary files.
+ */
+export const DEFAULT_STAGE_MIN_ROWS = 5000;
 const DEFAULT_SESSIONS = 4;
 const APP = 'composable-cdp';
 
@@ -61,6 +75,9 @@ export class SnowflakeWarehouse implements Warehouse {
   private constructor(
     private readonly pool: SessionPool,
     private readonly endpoint: SnowflakeEndpoint,
+    private readonly stageMinRows: number,
+    private readonly stageFileRows: number | undefined,
+    private readonly debug: (message: string) => void,
   ) {}
 
   static async open(opts: SnowflakeOptions): Promise<SnowflakeWarehouse> {
@@ -84,7 +101,7 @@ export class SnowflakeWarehouse implements Warehouse {
     }
     const pool = new SessionPool(Math.max(1, opts.sessions ?? DEFAULT_SESSIONS), openSession);
     pool.adopt(first);
-    return new SnowflakeWarehouse(pool, endpoint);
+    return new SnowflakeWarehouse(pool, endpoint, Math.max(1, opts.stageMinRows ?? DEFAULT_STAGE_MIN_ROWS), opts.stageFileRows, opts.debug ?? debuglog('cdp'));
   }
 
   async ping(): Promise<string> {
@@ -113,30 +130,96 @@ export class SnowflakeWarehouse implements Warehouse {
     }
   }
 
-  /** Batched INSERTs in one transaction on one session: a bad value or a failed batch loads nothing. */
-  bulkLoad(table: Relation, columns: ColumnSpec[], rows: AsyncIterable<unknown[][]>): Promise<number> {
+  /**
+   * Every value is encoded and checked before anything is sent. Loads of `stageMinRows` or more
+   * rows are written to gzip'd CSV files, PUT to the user stage and loaded by one COPY INTO
+   * (atomic: ON_ERROR = ABORT_STATEMENT); smaller loads, and loads whose PUT fails, go as batched
+   * INSERTs in one transaction. Either way a bad value or a failed statement loads nothing.
+   */
+  async bulkLoad(table: Relation, columns: ColumnSpec[], rows: AsyncIterable<unknown[][]>): Promise<number> {
     const where = `${table.schema}.${table.name}`;
-    const batcher = new InsertBatcher(this.dialect, columns, where);
+    const encoder = new RowEncoder(columns, where);
+    const input = rows[Symbol.asyncIterator]();
+    const head: EncodedRow[] = [];
+    let exhausted = false;
+    while (head.length < this.stageMinRows) {
+      const next = await input.next();
+      if (next.done) {
+        exhausted = true;
+        break;
+      }
+      for (const row of next.value) head.push(encoder.encode(row, head.length));
+    }
+    if (exhausted) return this.pool.use((s) => this.insertRows(s, table, columns, once(head)));
+
+    const files = await StagedFiles.create(this.stageFileRows);
+    try {
+      await files.write(head);
+      head.length = 0;
+      for (let next = await input.next(); !next.done; next = await input.next()) {
+        const offset = files.rows;
+        await files.write(next.value.map((row, i) => encoder.encode(row, offset + i)));
+      }
+      await files.finish();
+      return await this.pool.use((s) => this.loadThroughStage(s, table, columns, files));
+    } finally {
+      await files.dispose();
+    }
+  }
+
+  private async loadThroughStage(s: SnowflakeSession, table: Relation, columns: ColumnSpec[], files: StagedFiles): Promise<number> {
+    const d = this.dialect;
+    const queryTag = tagFor(table);
+    const location = stageLocation();
+    const removeStaged = () => s.execute(removeStatement(location), { queryTag }).catch(() => undefined);
+    let uploaded: Record<string, unknown>[] = [];
+    try {
+      uploaded = await putKeepingUmask(() => s.query(putStatement(files, location, d), { queryTag }));
+      const failed = uploaded.find((r) => r.status !== 'UPLOADED');
+      if (uploaded.length === 0 || failed) throw new Error(`PUT did not upload ${String(failed?.source ?? 'the files')}: ${String(failed?.message ?? failed?.status ?? 'no files')}`);
+    } catch (err) {
+      // Part of the files may have arrived before the failure.
+      if (uploaded.length > 0) await removeStaged();
+      const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+      this.debug(`snowflake: PUT to the user stage failed (${reason}); loading ${table.schema}.${table.name} with batched INSERTs instead`);
+      return this.insertRows(s, table, columns, files.read(new InsertBatcher(d, columns).rowsPerStatement));
+    }
+    try {
+      const result = await s.query(copyStatement(d.relation(table), columns, location, d), { queryTag });
+      const loaded = result.reduce((n, r) => n + Number(r.rows_loaded ?? 0), 0);
+      if (loaded !== files.rows) {
+        throw new CdpError(`COPY INTO ${table.schema}.${table.name} loaded ${loaded} of ${files.rows} staged rows`, {
+          hint: 'Check the COPY result in the query history.',
+        });
+      }
+      return loaded;
+    } finally {
+      // PURGE removes the files after a successful load; this also covers a failed one.
+      await removeStaged();
+    }
+  }
+
+  /** Batched INSERTs in one transaction on one session. */
+  private async insertRows(s: SnowflakeSession, table: Relation, columns: ColumnSpec[], batches: AsyncIterable<EncodedRow[]>): Promise<number> {
+    const batcher = new InsertBatcher(this.dialect, columns);
     const target = this.dialect.relation(table);
     const queryTag = tagFor(table);
-    return this.pool.use(async (s) => {
-      await s.execute('BEGIN TRANSACTION');
-      try {
-        let count = 0;
-        for await (const batch of rows) {
-          for (let start = 0; start < batch.length; start += batcher.rowsPerStatement) {
-            const slice = batch.slice(start, start + batcher.rowsPerStatement);
-            await s.execute(batcher.statement(target, slice.length), { binds: batcher.binds(slice, count), queryTag });
-            count += slice.length;
-          }
+    await s.execute('BEGIN TRANSACTION');
+    try {
+      let count = 0;
+      for await (const batch of batches) {
+        for (let start = 0; start < batch.length; start += batcher.rowsPerStatement) {
+          const slice = batch.slice(start, start + batcher.rowsPerStatement);
+          await s.execute(batcher.statement(target, slice.length), { binds: batcher.binds(slice), queryTag });
+          count += slice.length;
         }
-        await s.execute('COMMIT');
-        return count;
-      } catch (err) {
-        await s.execute('ROLLBACK').catch(() => undefined);
-        throw err;
       }
-    });
+      await s.execute('COMMIT');
+      return count;
+    } catch (err) {
+      await s.execute('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   }
 
   /**
@@ -202,6 +285,23 @@ export class SnowflakeWarehouse implements Warehouse {
   describe(): string {
     return describeEndpoint(this.endpoint);
   }
+}
+
+/**
+ * snowflake-sdk's local-directory stage type (only the test endpoint answers with it) sets the
+ * process-wide umask to 0; the process keeps its own.
+ */
+async function putKeepingUmask<T>(put: () => Promise<T>): Promise<T> {
+  const umask = process.umask();
+  try {
+    return await put();
+  } finally {
+    process.umask(umask);
+  }
+}
+
+async function* once<T>(value: T): AsyncGenerator<T> {
+  yield value;
 }
 
 /** SQL text and options for the driver: `$n` -> `:n` when there are parameters, and the query tag. */
