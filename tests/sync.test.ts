@@ -147,6 +147,22 @@ describe.each([duckdbTarget(), postgresTarget()])('sync engine on $name', (targe
     writeFiles(dir, { 'models/audience.sql': 'select cast(id as varchar) as member_id, email, name from {{ref "members"}}' });
     await build(dir);
   });
+
+  it('takes over a snapshot with the text hashes of older versions: sends every row once and removes what is gone', async () => {
+    const snap = 'cdp_state.sync_to_hook_snapshot';
+    await query(dir, `create table cdp_state.old_snapshot as select key, 'f00d' as row_hash, fields, delivered_at from ${snap}`);
+    await query(dir, `drop table ${snap}`);
+    await query(dir, `alter table cdp_state.old_snapshot rename to sync_to_hook_snapshot`);
+    const rows = people(151).filter(([id]) => id !== 3);
+    writeFiles(dir, { 'seeds/members.csv': members(rows) });
+    await build(dir);
+    const run = await sync(dir);
+    expect(run.error).toBeUndefined();
+    expect(run.result).toMatchObject({ status: 'success', added: 0, changed: 150, removed: 1 });
+    expect(run.result!.message).toContain('older cdp version');
+    expectState(server, rows);
+    expect((await sync(dir)).result).toMatchObject({ status: 'success', plan: { total: 0 }, requests: 0 });
+  });
 });
 
 describe('sync failures that stop a run', () => {

@@ -11,6 +11,7 @@ export abstract class AnsiDialect implements Dialect {
 
   abstract typeName(type: LogicalType): string;
   abstract sha256(expr: string): string;
+  abstract rowHash(exprs: string[]): string;
   abstract regexpMatches(expr: string, pattern: string): string;
   abstract newUuid(): string;
   abstract jsonObject(pairs: [string, string][]): string;

@@ -67,7 +67,7 @@ async function setup(ctx: Ctx): Promise<void> {
   await ensureSyncTables(wh, t);
   for (const sql of createDiffSourceSql(n)) await wh.execute(sql);
   // The engine's own snapshot table (with its primary key), filled as a previous run would have.
-  await wh.execute(`INSERT INTO ${d.relation(t.snapshot)} (key, row_hash, fields, delivered_at) SELECT key, ${d.sha256('fields')}, fields, ${d.currentTimestamp()} FROM (${previousRowsSql(n, ctx.fieldsJson)})`);
+  await wh.execute(`INSERT INTO ${d.relation(t.snapshot)} (key, row_hash, fields, delivered_at) SELECT key, ${d.rowHash(ctx.columns)}, fields, ${d.currentTimestamp()} FROM (${previousRowsSql(n, ctx.fieldsJson)})`);
   // The same rows hashed every other way, for the variants (a plain table: the plan never uses the key index).
   await wh.execute(`create schema if not exists ${VARIANT_SCHEMA}`);
   await wh.execute(

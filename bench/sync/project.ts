@@ -17,10 +17,11 @@ export const CONCURRENCY = 4;
 /** Fields every scenario maps: destination field -> source column (the same names here). */
 export const FIELDS = { email: 'email', first_name: 'first_name' };
 
-export function writeBenchProject(dir: string, sinkUrl: string): void {
+export function writeBenchProject(dir: string, sinkUrl: string, memoryLimit?: string): void {
   const files: Record<string, string> = {
     'cdp.config.yaml':
       'name: bench_sync\ntarget: bench\ntargets:\n  bench:\n    type: duckdb\n    path: bench.duckdb\n' +
+      (memoryLimit ? `    memory_limit: ${memoryLimit}\n` : '') +
       `schema: ${SCHEMA}\n` +
       `destinations:\n  sink:\n    type: webhook\n    url: ${sinkUrl}\n    batch_size: ${BATCH_SIZE}\n    concurrency: ${CONCURRENCY}\n`,
     // Placeholders so the syncs resolve; the relations themselves are created by memberSql/diffSql.
@@ -80,8 +81,8 @@ export function previousRowsSql(n: number, fieldsJson: string): string {
 
 /** The plan variants bench/sync/diff.ts times (it runs in a child; the parent needs only these names). */
 export const VARIANTS = {
-  engine: 'buildPlan() as shipped: sha256 of the fields JSON, fields carried through the join',
-  sha256: 'replica of the engine SQL (checks the replica matches buildPlan)',
+  engine: 'buildPlan() as shipped: 64-bit rowHash of the mapped columns, the join carries (key, hash) only, JSON for the changed rows only',
+  sha256: 'the plan SQL before 64-bit hashes: sha256 of the fields JSON, fields carried through the join',
   md5: 'replica with md5 instead of sha256',
   hash64: "replica with CAST(hash(fields) AS VARCHAR), DuckDB's 64-bit hash of the same JSON",
   lean: 'hash(columns) as text; the join carries only (key, row_hash); JSON built for the diff rows only',

@@ -67,7 +67,7 @@ interface Args {
   diffRows: number;
   repeats: number;
   keep: boolean;
-  /** Sets DuckDB's memory_limit in the engine's process (bench-only: the target has no such setting). */
+  /** The DuckDB target's memory_limit in the bench project (every step's process). */
   memoryLimit?: string;
   /** Sets DuckDB's checkpoint_threshold in the engine's process (bench-only, like memoryLimit). */
   checkpointThreshold?: string;
@@ -145,7 +145,7 @@ async function syncScenarios(args: Args, dir: string, sink: Sink): Promise<SyncR
   const rows: SyncRow[] = [];
   const run = async (scenario: string) => {
     const before = await sink.stats();
-    const m = await runChild<SyncMeasurement>('sync-run.js', ['--dir', dir, '--sync', MEMBERS_SYNC, ...(args.memoryLimit ? ['--memory-limit', args.memoryLimit] : []), ...(args.checkpointThreshold ? ['--checkpoint-threshold', args.checkpointThreshold] : [])], args.maxOldSpace ? [`--max-old-space-size=${args.maxOldSpace}`] : []);
+    const m = await runChild<SyncMeasurement>('sync-run.js', ['--dir', dir, '--sync', MEMBERS_SYNC, ...(args.checkpointThreshold ? ['--checkpoint-threshold', args.checkpointThreshold] : [])], args.maxOldSpace ? [`--max-old-space-size=${args.maxOldSpace}`] : []);
     const after = await sink.stats();
     const check = await verify(dir, sink);
     const row = { scenario, m, sinkRequests: after.requests - before.requests, sinkOps: after.operations - before.operations, maxBatch: after.maxBatch, check };
@@ -181,6 +181,7 @@ interface DiffRun {
 const DIFF_RUNS: DiffRun[] = [
   { variant: 'engine' },
   { variant: 'engine', memoryLimit: '256MB' },
+  { variant: 'engine', memoryLimit: '1GB' },
   { variant: 'sha256' },
   { variant: 'md5' },
   { variant: 'hash64' },
@@ -197,7 +198,8 @@ async function diffScenario(args: Args, dir: string): Promise<{ setupS: number; 
   const { setupS } = await runChild<{ setupS: number }>('diff.js', [...rowsArg, '--setup']);
   console.error(`[diff] ${int(args.diffRows)} rows and snapshots prepared in ${f1(setupS)} s`);
   const results: DiffOutcome[][] = DIFF_RUNS.map(() => []);
-  const chosen = (run: DiffRun) => !args.variants || args.variants.includes(run.variant);
+  // The engine alone unless asked: the other variants compare designs (see VARIANTS).
+  const chosen = (run: DiffRun) => (args.variants ?? ['engine']).includes(run.variant);
   // Rounds interleave the variants so that load from other processes spreads over all of them.
   for (let r = 0; r < args.repeats; r++) {
     for (const [i, run] of DIFF_RUNS.entries()) {
@@ -235,14 +237,14 @@ async function main(): Promise<void> {
   const out: string[] = [];
   let duckdbVersion = '';
   try {
-    writeBenchProject(dir, sink.url);
+    writeBenchProject(dir, sink.url, args.memoryLimit);
     duckdbVersion = await withWarehouse(dir, (wh) => wh.ping());
     const syncRows = args.members ? await syncScenarios(args, dir, sink) : [];
     const diff = args.diffRows ? await diffScenario(args, dir) : undefined;
 
     out.push(`machine: ${machine()}, ${duckdbVersion}`);
     out.push(`load average (1/5/15 min) before: ${loadBefore}, after: ${loadavg()}`);
-    out.push(`webhook: batch_size ${BATCH_SIZE}, concurrency ${CONCURRENCY}, mode audience, sink in a child process on 127.0.0.1; DuckDB memory_limit in the sync runs: ${args.memoryLimit ?? 'default (80% of RAM)'}, checkpoint_threshold: ${args.checkpointThreshold ?? 'default (16MB)'}, Node max-old-space-size: ${args.maxOldSpace ? `${args.maxOldSpace} MB` : 'default'}`, '');
+    out.push(`webhook: batch_size ${BATCH_SIZE}, concurrency ${CONCURRENCY}, mode audience, sink in a child process on 127.0.0.1; DuckDB target memory_limit: ${args.memoryLimit ?? 'default (80% of RAM)'}, checkpoint_threshold: ${args.checkpointThreshold ?? 'default (16MB)'}, Node max-old-space-size: ${args.maxOldSpace ? `${args.maxOldSpace} MB` : 'default'}`, '');
     if (syncRows.length) {
       out.push('| scenario | rows | wall s | rows/s | requests | peak RSS MB |', '|---|---:|---:|---:|---:|---:|');
       for (const r of syncRows) {
@@ -278,7 +280,7 @@ async function main(): Promise<void> {
         const times = ms.map((m) => m.planS);
         const timeCell = ms.length ? `${f2(median(times))} [${times.map(f2).join(', ')}]` : '—';
         const note = failed.length ? ` (${failed.length} failed: ${failed[0].error.slice(0, 80)})` : '';
-        out.push(`| ${run.variant}${note} | ${run.memoryLimit ?? 'default'} | ${timeCell} | ${ms.length ? f1(median(ms.map((m) => m.cpuS))) : '—'} | ${ms.length ? int(ms[0].counts?.total ?? 0) : '—'} | ${ms.length ? f1(median(ms.map((m) => m.maxRssMb))) : '—'} |`);
+        out.push(`| ${run.variant}${note} | ${run.memoryLimit ?? args.memoryLimit ?? 'default'} | ${timeCell} | ${ms.length ? f1(median(ms.map((m) => m.cpuS))) : '—'} | ${ms.length ? int(ms[0].counts?.total ?? 0) : '—'} | ${ms.length ? f1(median(ms.map((m) => m.maxRssMb))) : '—'} |`);
       }
       const costs = diff.results[DIFF_RUNS.findIndex((r) => r.variant === 'costs')].filter((m): m is DiffMeasurement => !('error' in m));
       out.push('', 'Variants:', ...DIFF_RUNS.filter((r, i) => r.variant !== 'costs' && diff.results[i].length && !r.memoryLimit).map((r) => `- ${r.variant}: ${VARIANTS[r.variant]}`));

@@ -27,9 +27,11 @@ async function createSchemaOnce(wh: Warehouse, schema: string): Promise<void> {
   try {
     await wh.execute(wh.dialect.createSchema(schema));
   } catch (err) {
-    // Another process may have created it at the same moment; that is success too.
-    const present = await wh.query(`select 1 as ok from information_schema.schemata where schema_name = $1`, [schema]).catch(() => []);
-    if (present.length === 0) throw err;
+    // Another process may have created it at the same moment, which some warehouses report as
+    // an error even with IF NOT EXISTS. Trying again then succeeds; any other error repeats.
+    await wh.execute(wh.dialect.createSchema(schema)).catch(() => {
+      throw err;
+    });
   }
 }
 

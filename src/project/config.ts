@@ -15,7 +15,10 @@ const secret = s.str({ secret: true, pattern: /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}
 const common = { type: s.str(), schema: identifier, threads: s.int(1) };
 
 export const TARGET_SCHEMAS: Record<string, Schema> = {
-  duckdb: s.obj({ ...common, path: s.str() }),
+  duckdb: s.obj({
+    ...common, path: s.str(),
+    memory_limit: s.str({ pattern: /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, patternHint: 'a size such as 256MB or 2GiB' }),
+  }),
   postgres: s.obj({ ...common, host: s.str(), port: s.int(1), user: s.str(), password: secret, database: s.str() }),
   bigquery: s.obj({ ...common, project: s.str(), dataset: identifier, location: s.str(), keyfile: s.str(), maximum_bytes_billed: s.int(0), api_endpoint: s.str() }),
   snowflake: s.obj({

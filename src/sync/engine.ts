@@ -1,6 +1,7 @@
 /**
  * One sync run: lock, plan in the warehouse, deliver in batches (rate limit, concurrency,
- * retries), and commit to the snapshot only what the destination confirmed, batch by batch.
+ * retries), and commit to the snapshot only what the destination confirmed, a few batches at a
+ * time (commit.ts).
  * Delivery is at least once: a batch whose outcome is unknown (timeout, crash) is sent again,
  * which is safe because every operation (add, remove, upsert, delete) is idempotent.
  */
@@ -9,7 +10,8 @@ import PQueue from 'p-queue';
 import { RetryableBatchError, type Destination, type Operation, type RowOutcome } from '../destination/types.js';
 import { CdpError, EXIT_FAILURE } from '../errors.js';
 import { redact } from '../project/secrets.js';
-import type { ColumnSpec, Warehouse } from '../warehouse/types.js';
+import type { Warehouse } from '../warehouse/types.js';
+import { Committer, ConfirmGroup, mergeRanges, recoverPlan, toRanges, type Change } from './commit.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { assertSourceKeys, buildPlan, type PlanCounts } from './plan.js';
 import type { ResolvedSync } from './spec.js';
@@ -43,30 +45,20 @@ export interface SyncRunResult {
 }
 
 interface PlanRow {
+  seq: number;
   key: string;
-  change: 'add' | 'change' | 'remove';
+  change: Change;
   op: string;
-  row_hash: string;
   fields: string | null;
   [k: string]: unknown;
 }
-
-const CONFIRM_COLUMNS: ColumnSpec[] = [
-  { name: 'key', type: 'text' },
-  { name: 'change', type: 'text' },
-  { name: 'op', type: 'text' },
-  { name: 'row_hash', type: 'text' },
-  { name: 'fields', type: 'text' },
-  { name: 'status', type: 'text' },
-  { name: 'reason', type: 'text' },
-];
 
 const MAX_BACKOFF_MS = 30_000;
 
 export async function runSync(wh: Warehouse, sync: ResolvedSync, destination: Destination, stateSchema: string, opts: SyncRunOptions = {}): Promise<SyncRunResult> {
   const t = syncTables(stateSchema, sync.spec.name);
   const runId = randomUUID();
-  await ensureSyncTables(wh, t);
+  const upgraded = await ensureSyncTables(wh, t);
   await assertSourceKeys(wh, sync);
   if (opts.dryRun) return dryRun(wh, sync, t, runId, Boolean(opts.fullResync));
 
@@ -77,9 +69,11 @@ export async function runSync(wh: Warehouse, sync: ResolvedSync, destination: De
       `INSERT INTO ${d.relation(t.runs)} (sync, run_id, started_at, status, full_resync) VALUES ($1, $2, ${d.currentTimestamp()}, 'running', $3)`,
       [sync.spec.name, runId, Boolean(opts.fullResync)],
     );
+    await recoverPlan(wh, t);
     const plan = await buildPlan(wh, sync, t, Boolean(opts.fullResync));
     const delivery = new Delivery(wh, sync, destination, t, runId, opts);
     const result = await delivery.run(plan);
+    if (upgraded) result.message += '; the sync state came from an older cdp version, so every row was sent again once';
     await wh.execute(
       `UPDATE ${d.relation(t.runs)} SET finished_at = ${d.currentTimestamp()}, status = $1, planned = $2, added = $3, changed = $4, removed = $5, skipped = $6, rejected = $7, retried = $8, requests = $9, message = $10 WHERE run_id = $11`,
       [result.status, plan.total, result.added, result.changed, result.removed, result.skipped, result.rejected, result.retried, result.requests, result.message, runId],
@@ -94,9 +88,10 @@ export async function runSync(wh: Warehouse, sync: ResolvedSync, destination: De
   }
 }
 
-async function dryRun(wh: Warehouse, sync: ResolvedSync, t: SyncTables, runId: string, fullResync: boolean): Promise<SyncRunResult> {
+async function dryRun(wh: Warehouse, sync: ResolvedSync, tables: SyncTables, runId: string, fullResync: boolean): Promise<SyncRunResult> {
+  const t = { ...tables, plan: tables.dryRunPlan };
   const plan = await buildPlan(wh, sync, t, fullResync);
-  const rows = await wh.query<PlanRow>(`select key, change, op, row_hash, fields from ${wh.dialect.relation(t.plan)} order by change, key limit 10`);
+  const rows = await wh.query<PlanRow>(`select key, change, op, fields from ${wh.dialect.relation(t.plan)} order by change, key limit 10`);
   await wh.execute(wh.dialect.drop(t.plan, 'table'));
   return {
     sync: sync.spec.name, runId, status: 'dry_run', plan, added: 0, changed: 0, removed: 0, skipped: 0, rejected: 0, retried: 0, requests: 0,
@@ -106,6 +101,15 @@ async function dryRun(wh: Warehouse, sync: ResolvedSync, t: SyncTables, runId: s
   };
 }
 
+/**
+ * Outcomes are committed once this many rows are confirmed, or GROUP_MS after the first. Past
+ * 122,880 rows (one row group) DuckDB writes an insert's rows straight to the database file
+ * rather than to its log, and a commit no longer triggers a checkpoint that rewrites them; a
+ * crash can cost at most this many rows sent twice.
+ */
+const GROUP_ROWS = 125_000;
+const GROUP_MS = 2_000;
+
 class Delivery {
   /** No new batches once aborted (graceful stop or a fatal error). */
   private readonly stopped = new AbortController();
@@ -113,9 +117,16 @@ class Delivery {
   private readonly cancel = new AbortController();
   private fatal?: Error;
   private readonly counts = { added: 0, changed: 0, removed: 0, skipped: 0, rejected: 0, retried: 0, requests: 0 };
+  /** Commits run one at a time: parallel ones would conflict on the snapshot. */
   private commitChain: Promise<void> = Promise.resolve();
+  private group = new ConfirmGroup();
+  private groupTimer?: NodeJS.Timeout;
+  /** Rows handed to a commit that has not finished. */
+  private committing = 0;
   private readonly bucket?: TokenBucket;
   private batchSeq = 0;
+  /** Seqs of the rows handed to the destination: the ones that may have arrived. */
+  private readonly sentRanges: [number, number][] = [];
 
   constructor(
     private readonly wh: Warehouse,
@@ -132,14 +143,21 @@ class Delivery {
 
   async run(plan: PlanCounts): Promise<SyncRunResult> {
     const d = this.wh.dialect;
-    await this.wh.execute(d.drop(this.t.confirm, 'table'));
-    await this.wh.execute(d.createTable(this.t.confirm, CONFIRM_COLUMNS));
-    // Changes that need no request are confirmed at once.
-    if (plan.skip) await this.commitSkipped();
+    const [{ n: open }] = await this.wh.query<{ n: number }>(`select count(*) as n from ${d.relation(this.t.rejections)} where sync = $1`, [this.sync.spec.name]);
+    const committer = new Committer(this.wh, this.t, this.sync.spec.name, this.runId, Boolean(this.opts.fullResync), Number(open) > 0);
+    await committer.createConfirmTable();
+    if (plan.skip) {
+      const [skipped] = await this.wh.query<{ adds: number; changes: number; removes: number }>(
+        `select sum(case when change = 'add' then 1 else 0 end) as adds, sum(case when change = 'change' then 1 else 0 end) as changes, ` +
+        `sum(case when change = 'remove' then 1 else 0 end) as removes from ${d.relation(this.t.plan)} where op = 'skip'`);
+      await committer.commitSkipped({ add: Number(skipped.adds), change: Number(skipped.changes), remove: Number(skipped.removes) });
+      this.counts.skipped += plan.skip;
+    }
+    const toSend = plan.total - plan.skip;
 
     const caps = this.dest.capabilities;
     const queue = new PQueue({ concurrency: Math.max(1, caps.concurrency) });
-    let pending: PlanRow[] = [];
+    let buffer: PlanRow[] = [];
     let sent = 0;
     const dispatch = (rows: PlanRow[]) => {
       sent += rows.length;
@@ -149,31 +167,34 @@ class Delivery {
       void queue.add(() => {
         const b = batch!;
         batch = undefined;
-        return this.deliverBatch(b);
+        return this.deliverBatch(b, committer);
       });
-      this.opts.onProgress?.({ sent, total: plan.total - plan.skip });
+      this.opts.onProgress?.({ sent, total: toSend });
     };
-    const stream = this.wh.stream<PlanRow>(`select key, change, op, row_hash, fields from ${d.relation(this.t.plan)} where op <> 'skip' order by key`, [], caps.batchSize);
+    // No ORDER BY: a sort would hold the whole plan. In table order, batches are seq ranges.
+    const stream = toSend ? this.wh.stream<PlanRow>(`select seq, key, change, op, fields from ${d.relation(this.t.plan)} where op <> 'skip'`, [], caps.batchSize) : [];
     for await (const rows of stream) {
       for (const row of rows) {
-        pending.push(row);
-        if (pending.length === caps.batchSize) {
-          dispatch(pending);
-          pending = [];
+        buffer.push(row);
+        if (buffer.length === caps.batchSize) {
+          dispatch(buffer);
+          buffer = [];
         }
       }
-      // Bounded memory: read further only when few batches wait.
-      await queue.onSizeLessThan(Math.max(2, caps.concurrency));
+      // Bounded memory: read further only when no batch waits for a free slot.
+      await queue.onSizeLessThan(1);
       if (this.stopped.signal.aborted) break;
     }
-    if (pending.length && !this.stopped.signal.aborted) dispatch(pending);
+    if (buffer.length && !this.stopped.signal.aborted) dispatch(buffer);
     await queue.onIdle();
+    // Whatever was confirmed is committed, also when the run stops on an error.
+    await this.flush(committer);
     await this.commitChain;
     if (!this.fatal && !this.stopped.signal.aborted && this.dest.finish) {
       await this.dest.finish({ sync: this.sync.spec.name, runId: this.runId, signal: this.cancel.signal });
     }
-    await this.wh.execute(d.drop(this.t.confirm, 'table'));
-    await this.wh.execute(d.drop(this.t.plan, 'table'));
+    const resolved = !this.fatal && !this.stopped.signal.aborted;
+    await committer.finish(resolved, mergeRanges(this.sentRanges));
 
     const c = this.counts;
     const status: SyncRunResult['status'] = this.fatal ? 'failed' : this.opts.stop?.aborted ? 'interrupted' : c.rejected ? 'partial' : 'success';
@@ -190,27 +211,25 @@ class Delivery {
     return result;
   }
 
-  private async deliverBatch(rows: PlanRow[]): Promise<void> {
+  private async deliverBatch(rows: PlanRow[], committer: Committer): Promise<void> {
     if (this.fatal || this.stopped.signal.aborted) return;
     const batchId = `${this.runId}:${++this.batchSeq}`;
-    await this.markPending(rows);
+    this.sentRanges.push(...toRanges(rows.map((r) => r.seq)));
     const outcome = new Map<string, { status: 'ok' | 'rejected'; reason?: string }>();
+    const ops = new Map<string, Operation>(rows.map((r) => [r.key, { op: r.op as Operation['op'], key: r.key, fields: JSON.parse(r.fields ?? '{}') }]));
     let todo = rows;
     for (let attempt = 1; todo.length; attempt++) {
       if (this.fatal) return;
-      const ops: Operation[] = todo.map((r) => ({ op: r.op as Operation['op'], key: r.key, fields: JSON.parse(r.fields ?? '{}') }));
       let results: RowOutcome[];
       let waitMs: number | undefined;
       try {
         await this.bucket?.take(this.stopped.signal);
         this.counts.requests++;
-        results = await this.dest.send(ops, { sync: this.sync.spec.name, runId: this.runId, batchId, signal: this.cancel.signal });
+        results = await this.dest.send(todo.map((r) => ops.get(r.key)!), { sync: this.sync.spec.name, runId: this.runId, batchId, signal: this.cancel.signal });
       } catch (err) {
         if (!(err instanceof RetryableBatchError)) {
           // Auth, configuration or a bug in a connector: stop sending; confirmed rows stay committed.
-          this.fatal = err instanceof Error ? err : new Error(String(err));
-          this.stopped.abort();
-          this.cancel.abort();
+          this.stopOn(err);
           return;
         }
         results = todo.map((r) => ({ key: r.key, status: 'retry' as const, reason: err instanceof Error ? err.message : String(err) }));
@@ -232,75 +251,47 @@ class Delivery {
         if (this.stopped.signal.aborted && !this.fatal) break; // stopping: unconfirmed rows go next run
       }
     }
-    await this.commit(rows, outcome);
-  }
-
-  /** Durable before anything is sent: a crash after sending leaves these for the next plan. */
-  private markPending(rows: PlanRow[]): Promise<void> {
-    const next = this.commitChain.then(async () => {
-      async function* once() { yield rows.map((r) => [r.key, r.fields]); }
-      await this.wh.bulkLoad(this.t.pending, [{ name: 'key', type: 'text' }, { name: 'fields', type: 'text' }], once());
-    });
-    this.commitChain = next.catch(() => undefined);
-    return next;
-  }
-
-  /** Serialised: commits from parallel batches would conflict on the snapshot otherwise. */
-  private commit(rows: PlanRow[], outcome: Map<string, { status: 'ok' | 'rejected'; reason?: string }>): Promise<void> {
-    const done = rows.filter((r) => outcome.has(r.key));
-    const next = this.commitChain.then(() => this.commitRows(done, outcome));
-    this.commitChain = next.catch(() => undefined);
-    return next;
-  }
-
-  private async commitRows(rows: PlanRow[], outcome: Map<string, { status: 'ok' | 'rejected'; reason?: string }>): Promise<void> {
-    if (!rows.length) return;
-    const data = rows.map((r) => {
-      const o = outcome.get(r.key)!;
-      return [r.key, r.change, r.op, r.row_hash, r.fields, o.status, o.reason ?? null];
-    });
-    await this.applyConfirmed(data);
-    for (const r of rows) {
-      const o = outcome.get(r.key)!;
-      if (o.status === 'rejected') this.counts.rejected++;
-      else if (r.change === 'add') this.counts.added++;
-      else if (r.change === 'change') this.counts.changed++;
-      else this.counts.removed++;
+    // Rows without an outcome (a stop during retries) stay pending and go next run.
+    for (const row of rows) {
+      const o = outcome.get(row.key);
+      if (o?.status === 'ok') this.group.confirm(row.seq, row.change);
+      else if (o) this.group.reject(row.seq, row.key, row.op, o.reason ?? '');
     }
+    if (this.group.size >= GROUP_ROWS) await this.flush(committer);
+    else this.groupTimer ??= setTimeout(() => void this.flush(committer), GROUP_MS);
+    // Bounded memory and bounded loss on a crash: sending waits when commits fall behind.
+    if (this.committing >= 2 * GROUP_ROWS) await this.commitChain;
   }
 
-  private async commitSkipped(): Promise<void> {
-    const d = this.wh.dialect;
-    const rows = await this.wh.query<PlanRow>(`select key, change, op, row_hash, fields from ${d.relation(this.t.plan)} where op = 'skip'`);
-    await this.applyConfirmed(rows.map((r) => [r.key, r.change, r.op, r.row_hash, r.fields, 'ok', null]));
-    this.counts.skipped += rows.length;
-  }
-
-  /** One transaction per batch: snapshot, rejections and changelog move together. */
-  private async applyConfirmed(data: unknown[][]): Promise<void> {
-    const d = this.wh.dialect;
-    const c = d.relation(this.t.confirm);
-    const snap = d.relation(this.t.snapshot);
-    const now = d.currentTimestamp();
-    const sync = d.quoteString(this.sync.spec.name);
-    const run = d.quoteString(this.runId);
-    await this.wh.execute(`DELETE FROM ${c} WHERE 1 = 1`); // BigQuery requires a WHERE
-    async function* once() { yield data; }
-    await this.wh.bulkLoad(this.t.confirm, CONFIRM_COLUMNS, once());
-    await this.wh.transaction(async (tx) => {
-      await tx.execute(`DELETE FROM ${snap} WHERE key IN (SELECT key FROM ${c} WHERE status = 'ok')`);
-      await tx.execute(`INSERT INTO ${snap} (key, row_hash, fields, delivered_at) SELECT key, row_hash, fields, ${now} FROM ${c} WHERE status = 'ok' AND change <> 'remove'`);
-      await tx.execute(`DELETE FROM ${d.relation(this.t.rejections)} WHERE sync = ${sync} AND key IN (SELECT key FROM ${c} WHERE status = 'ok')`);
-      await tx.execute(
-        `UPDATE ${d.relation(this.t.rejections)} AS r SET attempts = r.attempts + 1, last_seen = ${now}, reason = x.reason, op = x.op ` +
-        `FROM (SELECT key, op, reason FROM ${c} WHERE status = 'rejected') AS x WHERE r.sync = ${sync} AND r.key = x.key`);
-      await tx.execute(
-        `INSERT INTO ${d.relation(this.t.rejections)} (sync, key, op, reason, attempts, first_seen, last_seen) ` +
-        `SELECT ${sync}, x.key, x.op, x.reason, 1, ${now}, ${now} FROM ${c} AS x WHERE x.status = 'rejected' ` +
-        `AND NOT EXISTS (SELECT 1 FROM ${d.relation(this.t.rejections)} r WHERE r.sync = ${sync} AND r.key = x.key)`);
-      await tx.execute(`DELETE FROM ${d.relation(this.t.pending)} WHERE key IN (SELECT key FROM ${c})`);
-      await tx.execute(`INSERT INTO ${d.relation(this.t.changelog)} (sync, run_id, key, op, sent_at) SELECT ${sync}, ${run}, key, op, ${now} FROM ${c} WHERE status = 'ok' AND op <> 'skip'`);
+  /** Hands the confirmed outcomes so far to a commit, after the commits before it. */
+  private flush(committer: Committer): Promise<void> {
+    clearTimeout(this.groupTimer);
+    this.groupTimer = undefined;
+    const group = this.group;
+    if (!group.size) return this.commitChain;
+    this.group = new ConfirmGroup();
+    this.committing += group.size;
+    this.commitChain = this.commitChain.then(async () => {
+      try {
+        await committer.commit(group);
+        this.counts.added += group.ok.add;
+        this.counts.changed += group.ok.change;
+        this.counts.removed += group.ok.remove;
+        this.counts.rejected += group.rejected.length;
+      } catch (err) {
+        // Without a commit, what was sent since stays pending: the next run sends it again.
+        this.stopOn(err);
+      } finally {
+        this.committing -= group.size;
+      }
     });
+    return this.commitChain;
+  }
+
+  private stopOn(err: unknown): void {
+    this.fatal ??= err instanceof Error ? err : new Error(String(err));
+    this.stopped.abort();
+    this.cancel.abort();
   }
 }
 

@@ -47,34 +47,56 @@ export async function assertSourceKeys(wh: Warehouse, sync: ResolvedSync): Promi
   }
 }
 
+/**
+ * Writes the plan table: `seq` (numbers the rows for the commits), key, change, op, row_hash
+ * and the fields to send. The join that finds the changes carries only (key, 64-bit hash), and
+ * the fields JSON is built afterwards for the changed rows alone: over a large segment with few
+ * changes, hashing and joining are most of the cost.
+ */
 export async function buildPlan(wh: Warehouse, sync: ResolvedSync, t: SyncTables, fullResync: boolean): Promise<PlanCounts> {
   const d = wh.dialect;
   const q = (c: string) => d.quoteIdent(c);
-  const fieldPairs = Object.entries(sync.spec.fields).sort(([a], [b]) => a.localeCompare(b)).map(([f, col]): [string, string] => [f, q(col)]);
+  const fieldPairs = Object.entries(sync.spec.fields).sort(([a], [b]) => a.localeCompare(b)).map(([f, col]): [string, string] => [f, `r.${q(col)}`]);
   const fields = fieldPairs.length ? d.jsonObject(fieldPairs) : `'{}'`;
-  // A full resync compares against an empty snapshot for adds and changes, but still removes
-  // what was delivered before and is gone now.
+  // The key is part of the hash so that a sync without fields still hashes to something.
+  const rowHash = d.rowHash(fieldPairs.length ? fieldPairs.map(([, c]) => c) : [`r.${q(sync.spec.key)}`]);
+  const key = d.cast(`r.${q(sync.spec.key)}`, 'text');
+  const source = `${d.relation(sync.relation)} r`;
+  const snapshot = d.relation(t.snapshot);
   // Rows sent by a run that died before the destination's answer was committed may or may
   // not have arrived: they count as delivered with an unknown hash, so they are sent again if
   // still in the source and removed if not (both idempotent).
+  const pendingOnly =
+    `select p.key, max(p.fields) as fields from ${d.relation(t.pending)} p\n` +
+    `  where not exists (select 1 from ${snapshot} s where s.key = p.key) group by p.key`;
   const known =
-    `(select key, row_hash, fields from ${d.relation(t.snapshot)}\n` +
-    ` union all select p.key, '' as row_hash, max(p.fields) as fields from ${d.relation(t.pending)} p\n` +
-    ` where not exists (select 1 from ${d.relation(t.snapshot)} s where s.key = p.key) group by p.key)`;
-  const snapshotForChanges = fullResync ? `(select * from ${known} as k where 1 = 0)` : known;
+    `select key, row_hash, 0 as from_pending from ${snapshot}\n` +
+    `  union all select key, cast(null as ${d.typeName('bigint')}), 1 from pending_only`;
+  // A full resync compares against an empty snapshot for adds and changes, but still removes
+  // what was delivered before and is gone now.
+  const joined = fullResync ? `(select * from known where 1 = 0)` : 'known';
   await wh.execute(d.drop(t.plan, 'table'));
   await wh.execute(d.createTableAs(t.plan,
-    `with src as (select ${d.cast(q(sync.spec.key), 'text')} as key, ${fields} as fields from ${d.relation(sync.relation)}),\n` +
-    `hashed as (select key, fields, ${d.sha256('fields')} as row_hash from src),\n` +
+    `with pending_only as (${pendingOnly}),\n` +
+    `known as (${known}),\n` +
+    `hashed as (select ${key} as key, ${rowHash} as row_hash from ${source}),\n` +
     `diff as (\n` +
-    `  select coalesce(h.key, p.key) as key,\n` +
-    `    case when h.key is null then 'remove' when p.key is null or p.row_hash = '' then 'add' else 'change' end as change,\n` +
-    `    coalesce(h.row_hash, p.row_hash) as row_hash, coalesce(h.fields, p.fields) as fields\n` +
-    `  from hashed h full outer join ${snapshotForChanges} p on h.key = p.key\n` +
-    `  where p.key is null or h.key is null or h.row_hash <> p.row_hash\n` +
-    (fullResync ? `  union all select s.key, 'remove', s.row_hash, s.fields from ${known} s where not exists (select 1 from hashed h where h.key = s.key)\n` : '') +
+    `  select coalesce(h.key, k.key) as key,\n` +
+    `    case when h.key is null then 'remove' when k.key is null or k.from_pending = 1 then 'add' else 'change' end as change,\n` +
+    `    h.row_hash\n` +
+    `  from hashed h full outer join ${joined} k on h.key = k.key\n` +
+    `  where k.key is null or h.key is null or k.row_hash is null or h.row_hash <> k.row_hash\n` +
+    (fullResync ? `  union all select k.key, 'remove', cast(null as ${d.typeName('bigint')}) from known k where not exists (select 1 from hashed h where h.key = k.key)\n` : '') +
+    `),\n` +
+    // The small diff is the build side of these joins, so neither the source nor the
+    // snapshot's fields are held in memory, and JSON is built for the changed rows only.
+    `with_fields as (\n` +
+    `  select ${key} as key, ${fields} as fields from ${source} where ${key} in (select key from diff where change <> 'remove')\n` +
+    `  union all select key, fields from ${snapshot} where key in (select key from diff where change = 'remove')\n` +
+    `  union all select key, fields from pending_only where key in (select key from diff where change = 'remove')\n` +
     `)\n` +
-    `select key, change, ${opCase(sync.spec.mode)} as op, row_hash, fields from diff`));
+    `select row_number() over () as seq, x.key, x.change, ${opCase(sync.spec.mode)} as op, x.row_hash, f.fields\n` +
+    `from diff x join with_fields f on f.key = x.key`));
   const rows = await wh.query<{ change: string; op: string; n: number }>(`select change, op, count(*) as n from ${d.relation(t.plan)} group by change, op`);
   const counts: PlanCounts = { add: 0, change: 0, remove: 0, skip: 0, total: 0 };
   for (const r of rows) {

@@ -7,7 +7,7 @@ import { CdpError } from '../errors.js';
 import type { Dialect, Warehouse } from './types.js';
 
 export type TargetConfig =
-  | { type: 'duckdb'; path: string; threads?: number }
+  | { type: 'duckdb'; path: string; threads?: number; memory_limit?: string }
   | { type: 'postgres'; host?: string; port?: number; user?: string; password?: string; database?: string; poolMax?: number }
   | { type: 'bigquery' | 'snowflake'; [k: string]: unknown };
 
@@ -18,7 +18,7 @@ export async function openWarehouse(target: TargetConfig): Promise<Warehouse> {
   switch (target.type) {
     case 'duckdb': {
       const { DuckDbWarehouse } = await import('../../adapters/warehouse/duckdb/connection.js');
-      return DuckDbWarehouse.open({ path: target.path, threads: target.threads });
+      return DuckDbWarehouse.open({ path: target.path, threads: target.threads, memoryLimit: target.memory_limit });
     }
     case 'postgres': {
       const { PostgresWarehouse } = await import('../../adapters/warehouse/postgres/connection.js');

@@ -66,6 +66,14 @@ export interface Connection extends Executor {
    * replacing a table must drop and re-create its dependent views in the same transaction.
    */
   dependentViews?(relation: Relation): Promise<{ relation: Relation; definition: string }[]>;
+  /**
+   * Optional columnar path for integer-only work (identity components), where building a row
+   * object per value costs more than the work. Streams a query's columns, cast to 32-bit
+   * integers, one `Int32Array` per column per batch; a NULL is an error.
+   */
+  streamInt32?(sql: string): AsyncIterable<Int32Array[]>;
+  /** Optional: appends batches of equal-length integer columns, in table column order, to an existing table. Returns the row count. */
+  appendInt32?(table: Relation, batches: AsyncIterable<Int32Array[]>): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -76,6 +84,11 @@ export interface DialectCapabilities {
   merge: boolean;
   /** PRIMARY KEY constraints are enforced (not on BigQuery or Snowflake, where they are declarations only). */
   enforcedPrimaryKeys: boolean;
+  /**
+   * An index on a key makes keyed deletes from a large table cheaper (row stores). Unset where
+   * it only adds cost: DuckDB's ART index makes inserts and checkpoints several times slower.
+   */
+  keyIndexes?: boolean;
 }
 
 /**
@@ -107,6 +120,12 @@ export interface Dialect {
   currentTimestamp(): string;
   /** Hex SHA-256 of a text expression. */
   sha256(expr: string): string;
+  /**
+   * A BIGINT hash of several expressions together, for change detection only: cheap, not
+   * cryptographic, stable within one warehouse version. NULLs hash to a value, and moving a
+   * value between expressions (`'ab', 'c'` against `'a', 'bc'`) changes the hash.
+   */
+  rowHash(exprs: string[]): string;
   /** Casts an expression to a logical type. */
   cast(expr: string, type: LogicalType): string;
   /** Aggregates the distinct non-null values of `expr` into a list/array. */

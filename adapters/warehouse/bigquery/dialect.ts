@@ -21,6 +21,8 @@ const TYPE_NAMES: Record<LogicalType, string> = {
 /** Parts that may sit unescaped inside one pair of backticks: `dataset.table`. */
 const PLAIN_PART = /^[A-Za-z0-9_]+$/;
 
+const CONTROL_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\f': '\\f', '\v': '\\v' };
+
 export class BigQueryDialect implements Dialect {
   readonly name = 'bigquery';
   /**
@@ -40,7 +42,8 @@ export class BigQueryDialect implements Dialect {
 
   /** Single-quoted with backslash escapes; a raw newline is not allowed in a one-line literal. */
   quoteString(value: string): string {
-    const escaped = value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+    // A BigQuery quoted string may not hold a raw newline; the other control characters are escaped too, for readability.
+    const escaped = value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/[\n\r\t\f\v]/g, (c) => CONTROL_ESCAPES[c]!);
     return `'${escaped}'`;
   }
 
@@ -110,6 +113,11 @@ export class BigQueryDialect implements Dialect {
   /** SHA256 of a STRING hashes its UTF-8 bytes, like the other adapters. */
   sha256(expr: string): string {
     return `TO_HEX(SHA256(${expr}))`;
+  }
+
+  /** The values go through JSON text, which quotes and separates them; field names make it one value per expression. */
+  rowHash(exprs: string[]): string {
+    return `FARM_FINGERPRINT(TO_JSON_STRING(STRUCT(${exprs.map((e, i) => `${e} AS c${i}`).join(', ')})))`;
   }
 
   /** BigQuery cannot CAST text to JSON; PARSE_JSON is its conversion. */

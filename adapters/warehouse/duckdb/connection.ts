@@ -12,12 +12,18 @@ import { describeValue } from '../../../src/warehouse/values.js';
 import { writerFor, type CellWriter } from './append.js';
 import { jsonColumns, normalise, parseJsonColumns, toDuckDbParams } from './convert.js';
 import { DuckDbDialect } from './dialect.js';
+import { appendInt32On, streamInt32On } from './int32.js';
 import { DuckDbConnectionPool } from './pool.js';
 
 export interface DuckDbOptions {
   /** A database file, or ':memory:'. Parent directories of a file are created. */
   path: string;
   threads?: number;
+  /**
+   * DuckDB's memory_limit (e.g. '256MB'): its buffer pool, and so most of the process's memory.
+   * Beyond it, joins and sorts spill to a temporary directory. DuckDB's default is 80% of RAM.
+   */
+  memoryLimit?: string;
   /** Connections kept for concurrent statements; defaults to max(4, threads). */
   connections?: number;
 }
@@ -38,6 +44,7 @@ export class DuckDbWarehouse implements Warehouse {
     const inMemory = opts.path === ':memory:' || opts.path === '';
     const options: Record<string, string> = {};
     if (opts.threads !== undefined) options.threads = String(opts.threads);
+    if (opts.memoryLimit !== undefined) options.memory_limit = opts.memoryLimit;
     let instance: DuckDBInstance;
     try {
       if (!inMemory) await mkdir(dirname(resolve(opts.path)), { recursive: true });
@@ -89,6 +96,19 @@ export class DuckDbWarehouse implements Warehouse {
     } finally {
       this.pool.release(conn);
     }
+  }
+
+  async *streamInt32(sql: string): AsyncIterable<Int32Array[]> {
+    const conn = await this.pool.acquire();
+    try {
+      yield* streamInt32On(conn, sql);
+    } finally {
+      this.pool.release(conn);
+    }
+  }
+
+  appendInt32(table: Relation, batches: AsyncIterable<Int32Array[]>): Promise<number> {
+    return this.pool.use((conn) => appendInt32On(conn, table, batches));
   }
 
   async bulkLoad(table: Relation, columns: ColumnSpec[], rows: AsyncIterable<unknown[][]>): Promise<number> {

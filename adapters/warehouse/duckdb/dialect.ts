@@ -25,6 +25,11 @@ export class DuckDbDialect extends AnsiDialect {
     return `sha256(${expr})`;
   }
 
+  /** hash() is a UBIGINT; dropping its lowest bit makes it fit a BIGINT. */
+  rowHash(exprs: string[]): string {
+    return `CAST(hash(${exprs.join(', ')}) >> 1 AS BIGINT)`;
+  }
+
   regexpMatches(expr: string, pattern: string): string {
     return `regexp_matches(${expr}, ${pattern})`;
   }

@@ -16,6 +16,7 @@ const TYPE_NAMES: Record<LogicalType, string> = {
 
 export class PostgresDialect extends AnsiDialect {
   readonly name = 'postgres';
+  override readonly capabilities = { transactionalDdl: true, merge: true, enforcedPrimaryKeys: true, keyIndexes: true };
 
   typeName(type: LogicalType): string {
     return TYPE_NAMES[type];
@@ -54,6 +55,11 @@ export class PostgresDialect extends AnsiDialect {
 
   jsonObject(pairs: [string, string][]): string {
     return `CAST(json_build_object(${pairs.map(([k, v]) => `${this.quoteString(k)}, ${v}`).join(', ')}) AS text)`;
+  }
+
+  /** A row's text form quotes and separates its values, so distinct rows give distinct text. */
+  rowHash(exprs: string[]): string {
+    return `hashtextextended(CAST(ROW(${exprs.join(', ')}) AS text), 0)`;
   }
 
   sha256(expr: string): string {

@@ -77,6 +77,11 @@ export class SnowflakeDialect extends AnsiDialect {
     return `SHA2(${expr}, 256)`;
   }
 
+  /** HASH is a signed 64-bit NUMBER(19, 0) over all its arguments, NULLs included. */
+  rowHash(exprs: string[]): string {
+    return `HASH(${exprs.join(', ')})`;
+  }
+
   /** `json` casts parse text: CAST(text AS VARIANT) would hold a JSON string, not its value. */
   override cast(expr: string, type: LogicalType): string {
     if (type === 'json') return `PARSE_JSON(${expr})`;
