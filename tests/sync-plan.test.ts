@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergeRanges, toRanges } from '../src/sync/commit.js';
+import { PlannedBatch } from '../src/sync/operation.js';
 import { openWarehouse } from '../src/warehouse/registry.js';
 import type { Warehouse } from '../src/warehouse/types.js';
 import { PG, createPgDatabase, dropPgDatabase } from './helpers/project.js';
@@ -41,5 +42,21 @@ describe('seq ranges', () => {
     expect(toRanges([5, 1, 2, 3, 9, 10, 2])).toEqual([[1, 3], [5, 5], [9, 10]]);
     expect(toRanges([])).toEqual([]);
     expect(mergeRanges([[11, 20], [1, 10], [30, 30], [15, 25]])).toEqual([[1, 25], [30, 30]]);
+  });
+});
+
+describe('planned operations', () => {
+  it('carry the fields JSON as read, parse it only when read, and serialise with their fields', () => {
+    const batch = new PlannedBatch();
+    batch.push({ seq: 7, key: 'p1', change: 'change', op: 'add', fields: '{"email":"a@b.com","n":12345678901234567890}' });
+    batch.push({ seq: 8, key: 'p2', change: 'remove', op: 'remove', fields: null });
+    expect(batch.seqs).toEqual([7, 8]);
+    expect(batch.changes).toEqual(['change', 'remove']);
+    const [a, b] = batch.ops;
+    expect(a.fieldsJson).toBe('{"email":"a@b.com","n":12345678901234567890}');
+    expect(a.fields.email).toBe('a@b.com');
+    expect(b.fields).toEqual({});
+    expect(JSON.parse(JSON.stringify(a))).toEqual({ op: 'add', key: 'p1', fields: { email: 'a@b.com', n: 12345678901234567890 } });
+    expect(() => batch.push({ seq: 9, key: 'p3', change: 'add', op: 'skip', fields: '{}' })).toThrow(/op "skip"/);
   });
 });

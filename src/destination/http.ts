@@ -28,7 +28,7 @@ export function retryAfterMs(header: string | null): number | undefined {
  */
 export async function request(
   url: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal; timeoutMs?: number },
+  init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array<ArrayBuffer>; signal?: AbortSignal; timeoutMs?: number },
 ): Promise<HttpResult> {
   const timeout = AbortSignal.timeout(init.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;

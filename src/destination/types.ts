@@ -19,6 +19,13 @@ export interface Operation {
   key: string;
   /** Mapped fields (destination field name -> value); for removals, the last fields sent. */
   fields: Record<string, unknown>;
+  /**
+   * The same fields as JSON text, when the engine has them as text (it does for planned rows,
+   * and then parses `fields` only if a connector reads it). A connector that sends JSON splices
+   * this in rather than serialise `fields`: at a million rows, parsing and re-serialising is
+   * most of the delivery's garbage.
+   */
+  fieldsJson?: string;
 }
 
 export type RowOutcome =

@@ -7,12 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import PQueue from 'p-queue';
-import { RetryableBatchError, type Destination, type Operation, type RowOutcome } from '../destination/types.js';
+import { RetryableBatchError, type Destination, type RowOutcome } from '../destination/types.js';
 import { CdpError, EXIT_FAILURE } from '../errors.js';
 import { redact } from '../project/secrets.js';
 import type { Warehouse } from '../warehouse/types.js';
-import { Committer, ConfirmGroup, mergeRanges, recoverPlan, toRanges, type Change } from './commit.js';
+import { Committer, ConfirmGroup, mergeRanges, recoverPlan, toRanges } from './commit.js';
 import { acquireLock, releaseLock } from './lock.js';
+import { PlannedBatch, type PlanRow } from './operation.js';
 import { assertSourceKeys, buildPlan, type PlanCounts } from './plan.js';
 import type { ResolvedSync } from './spec.js';
 import { ensureSyncTables, syncTables, type SyncTables } from './state.js';
@@ -42,15 +43,6 @@ export interface SyncRunResult {
   requests: number;
   message: string;
   sample?: { key: string; change: string; op: string; fields: string[] }[];
-}
-
-interface PlanRow {
-  seq: number;
-  key: string;
-  change: Change;
-  op: string;
-  fields: string | null;
-  [k: string]: unknown;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -91,7 +83,7 @@ export async function runSync(wh: Warehouse, sync: ResolvedSync, destination: De
 async function dryRun(wh: Warehouse, sync: ResolvedSync, tables: SyncTables, runId: string, fullResync: boolean): Promise<SyncRunResult> {
   const t = { ...tables, plan: tables.dryRunPlan };
   const plan = await buildPlan(wh, sync, t, fullResync);
-  const rows = await wh.query<PlanRow>(`select key, change, op, fields from ${wh.dialect.relation(t.plan)} order by change, key limit 10`);
+  const rows = await wh.query<PlanRow & Record<string, unknown>>(`select key, change, op, fields from ${wh.dialect.relation(t.plan)} order by change, key limit 10`);
   await wh.execute(wh.dialect.drop(t.plan, 'table'));
   return {
     sync: sync.spec.name, runId, status: 'dry_run', plan, added: 0, changed: 0, removed: 0, skipped: 0, rejected: 0, retried: 0, requests: 0,
@@ -157,13 +149,13 @@ class Delivery {
 
     const caps = this.dest.capabilities;
     const queue = new PQueue({ concurrency: Math.max(1, caps.concurrency) });
-    let buffer: PlanRow[] = [];
+    let buffer = new PlannedBatch();
     let sent = 0;
-    const dispatch = (rows: PlanRow[]) => {
-      sent += rows.length;
-      // p-queue keeps finished tasks around while the queue stays busy: hand the rows over and
+    const dispatch = (planned: PlannedBatch) => {
+      sent += planned.size;
+      // p-queue keeps finished tasks around while the queue stays busy: hand the batch over and
       // drop the closure's reference, or delivery memory grows with the segment.
-      let batch: PlanRow[] | undefined = rows;
+      let batch: PlannedBatch | undefined = planned;
       void queue.add(() => {
         const b = batch!;
         batch = undefined;
@@ -172,20 +164,20 @@ class Delivery {
       this.opts.onProgress?.({ sent, total: toSend });
     };
     // No ORDER BY: a sort would hold the whole plan. In table order, batches are seq ranges.
-    const stream = toSend ? this.wh.stream<PlanRow>(`select seq, key, change, op, fields from ${d.relation(this.t.plan)} where op <> 'skip'`, [], caps.batchSize) : [];
+    const stream = toSend ? this.wh.stream<PlanRow & Record<string, unknown>>(`select seq, key, change, op, fields from ${d.relation(this.t.plan)} where op <> 'skip'`, [], caps.batchSize) : [];
     for await (const rows of stream) {
       for (const row of rows) {
         buffer.push(row);
-        if (buffer.length === caps.batchSize) {
+        if (buffer.size === caps.batchSize) {
           dispatch(buffer);
-          buffer = [];
+          buffer = new PlannedBatch();
         }
       }
       // Bounded memory: read further only when no batch waits for a free slot.
       await queue.onSizeLessThan(1);
       if (this.stopped.signal.aborted) break;
     }
-    if (buffer.length && !this.stopped.signal.aborted) dispatch(buffer);
+    if (buffer.size && !this.stopped.signal.aborted) dispatch(buffer);
     await queue.onIdle();
     // Whatever was confirmed is committed, also when the run stops on an error.
     await this.flush(committer);
@@ -211,38 +203,47 @@ class Delivery {
     return result;
   }
 
-  private async deliverBatch(rows: PlanRow[], committer: Committer): Promise<void> {
+  private async deliverBatch(batch: PlannedBatch, committer: Committer): Promise<void> {
     if (this.fatal || this.stopped.signal.aborted) return;
     const batchId = `${this.runId}:${++this.batchSeq}`;
-    this.sentRanges.push(...toRanges(rows.map((r) => r.seq)));
-    const outcome = new Map<string, { status: 'ok' | 'rejected'; reason?: string }>();
-    const ops = new Map<string, Operation>(rows.map((r) => [r.key, { op: r.op as Operation['op'], key: r.key, fields: JSON.parse(r.fields ?? '{}') }]));
-    let todo = rows;
+    this.sentRanges.push(...toRanges(batch.seqs));
+    const n = batch.size;
+    // Per row: undefined while unknown, null once confirmed, else the rejection's reason.
+    const outcome: (string | null | undefined)[] = new Array<undefined>(n);
+    let keyIndex: Map<string, number> | undefined;
+    const indexOf = (key: string) => (keyIndex ??= new Map(batch.ops.map((o, i) => [o.key, i]))).get(key);
+    let todo = Array.from({ length: n }, (_, i) => i);
     for (let attempt = 1; todo.length; attempt++) {
       if (this.fatal) return;
-      let results: RowOutcome[];
+      // Rows the destination named as not ok; the others are ok.
+      const verdicts = new Map<number, RowOutcome>();
       let waitMs: number | undefined;
       try {
         await this.bucket?.take(this.stopped.signal);
         this.counts.requests++;
-        results = await this.dest.send(todo.map((r) => ops.get(r.key)!), { sync: this.sync.spec.name, runId: this.runId, batchId, signal: this.cancel.signal });
+        const ops = todo.length === n ? batch.ops : todo.map((i) => batch.ops[i]);
+        const results = await this.dest.send(ops, { sync: this.sync.spec.name, runId: this.runId, batchId, signal: this.cancel.signal });
+        for (const r of results) {
+          if (r.status === 'ok') continue;
+          const i = indexOf(r.key);
+          if (i !== undefined) verdicts.set(i, r);
+        }
       } catch (err) {
         if (!(err instanceof RetryableBatchError)) {
           // Auth, configuration or a bug in a connector: stop sending; confirmed rows stay committed.
           this.stopOn(err);
           return;
         }
-        results = todo.map((r) => ({ key: r.key, status: 'retry' as const, reason: err instanceof Error ? err.message : String(err) }));
-        waitMs = err instanceof RetryableBatchError ? err.retryAfterMs : undefined;
+        for (const i of todo) verdicts.set(i, { key: batch.ops[i].key, status: 'retry', reason: err.message });
+        waitMs = err.retryAfterMs;
       }
-      const byKey = new Map(results.map((r) => [r.key, r]));
-      const again: PlanRow[] = [];
-      for (const row of todo) {
-        const r = byKey.get(row.key) ?? { key: row.key, status: 'ok' as const };
-        if (r.status === 'retry') {
-          if (attempt >= this.sync.spec.maxAttempts) outcome.set(row.key, { status: 'rejected', reason: `gave up after ${attempt} attempts: ${r.reason}` });
-          else again.push(row);
-        } else outcome.set(row.key, r.status === 'ok' ? { status: 'ok' } : { status: 'rejected', reason: r.reason });
+      const again: number[] = [];
+      for (const i of todo) {
+        const r = verdicts.get(i);
+        if (!r || r.status === 'ok') outcome[i] = null;
+        else if (r.status === 'rejected') outcome[i] = r.reason;
+        else if (attempt >= this.sync.spec.maxAttempts) outcome[i] = `gave up after ${attempt} attempts: ${r.reason}`;
+        else again.push(i);
       }
       todo = again;
       if (todo.length) {
@@ -252,10 +253,10 @@ class Delivery {
       }
     }
     // Rows without an outcome (a stop during retries) stay pending and go next run.
-    for (const row of rows) {
-      const o = outcome.get(row.key);
-      if (o?.status === 'ok') this.group.confirm(row.seq, row.change);
-      else if (o) this.group.reject(row.seq, row.key, row.op, o.reason ?? '');
+    for (let i = 0; i < n; i++) {
+      const o = outcome[i];
+      if (o === null) this.group.confirm(batch.seqs[i], batch.changes[i]);
+      else if (o !== undefined) this.group.reject(batch.seqs[i], batch.ops[i].key, batch.ops[i].op, o);
     }
     if (this.group.size >= GROUP_ROWS) await this.flush(committer);
     else this.groupTimer ??= setTimeout(() => void this.flush(committer), GROUP_MS);

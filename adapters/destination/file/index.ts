@@ -15,6 +15,12 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** Fields the engine holds as JSON text go in as they are, unless their whitespace would break the line. */
+function jsonLine(op: Operation): string {
+  const fields = op.fieldsJson !== undefined && !/[\n\r]/.test(op.fieldsJson) ? op.fieldsJson : JSON.stringify(op.fields);
+  return `{"op":${JSON.stringify(op.op)},"key":${JSON.stringify(op.key)},"fields":${fields}}`;
+}
+
 export const factory: DestinationFactory = {
   type: 'file',
   validateConfig(config) {
@@ -41,7 +47,7 @@ export const factory: DestinationFactory = {
         mkdirSync(path.dirname(file), { recursive: true });
         let text: string;
         if (format === 'jsonl') {
-          text = batch.map((op) => JSON.stringify({ op: op.op, key: op.key, fields: op.fields })).join('\n') + '\n';
+          text = batch.map(jsonLine).join('\n') + '\n';
         } else {
           const fields = [...new Set(batch.flatMap((op) => Object.keys(op.fields)))].sort();
           const header = headersWritten.has(file) ? '' : `${['op', 'key', ...fields].join(',')}\n`;
