@@ -87,8 +87,13 @@ function parseArgs(argv: string[]): Args {
   return { members: num('--members', 1_000_000), diffRows: num('--diff-rows', 10_000_000), repeats: Math.max(1, num('--repeats', 1)), keep: argv.includes('--keep'), memoryLimit: argValue(argv, '--memory-limit'), checkpointThreshold: argValue(argv, '--checkpoint-threshold'), maxOldSpace: num('--max-old-space', 0) || undefined, variants: argValue(argv, '--variants')?.split(',') };
 }
 
+/**
+ * The bench's own setup and checks, in this process: without the target's memory_limit, which
+ * is the engine's budget (measured in the child processes), not the checking code's.
+ */
 async function withWarehouse<T>(dir: string, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
-  const wh = await openWarehouse(resolveTarget(loadConfig(dir), undefined).settings as TargetConfig);
+  const { memory_limit: _engineBudget, ...settings } = resolveTarget(loadConfig(dir), undefined).settings as TargetConfig & { memory_limit?: string };
+  const wh = await openWarehouse(settings as TargetConfig);
   try {
     return await fn(wh);
   } finally {

@@ -8,8 +8,7 @@ import { selectNodes } from '../compiler/selector.js';
 import { CdpError, EXIT_OK } from '../errors.js';
 import { loadConfig, resolveTarget } from '../project/config.js';
 import { referencedEnvVars } from '../project/secrets.js';
-import { runResultsJson } from '../runner/results.js';
-import { openTargetWarehouse, runCommand, selectFor, summaryLine, targetDirOf, type RunCommand } from '../runner/run.js';
+import type { RunCommand } from '../runner/run.js';
 import type { NodeResult } from '../runner/scheduler.js';
 import { openWarehouse, type TargetConfig } from '../warehouse/registry.js';
 import type { GlobalOptions } from './program.js';
@@ -21,7 +20,8 @@ const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n
 export async function commandCompile(o: GlobalOptions): Promise<number> {
   const started = performance.now();
   const compiled = await compileProject({ projectDir: o.projectDir, target: o.target, vars: o.vars });
-  const manifestPath = await writeArtifacts(compiled, targetDirOf(compiled));
+  // The runner (and what it imports) is not loaded for a compile; see runner/run.ts targetDirOf.
+  const manifestPath = await writeArtifacts(compiled, path.join(compiled.project.config.dir, 'target'));
   const counts: Record<string, number> = {};
   for (const n of compiled.graph.nodes.values()) counts[n.resourceType] = (counts[n.resourceType] ?? 0) + 1;
   const seconds = (performance.now() - started) / 1000;
@@ -36,6 +36,7 @@ export async function commandCompile(o: GlobalOptions): Promise<number> {
 
 /** `cdp run --dry-run`: the bytes each selected model would process, from warehouse dry runs. */
 export async function commandDryRun(o: GlobalOptions): Promise<number> {
+  const { openTargetWarehouse, selectFor } = await import('../runner/run.js');
   const compiled = await compileProject({ projectDir: o.projectDir, target: o.target, vars: o.vars });
   const models = [...selectFor(compiled, ['model'], o.select, o.exclude)].map((id) => compiled.graph.get(id)).filter((n) => n.compiledSql !== undefined);
   const wh = await openTargetWarehouse(compiled, o.target);
@@ -62,6 +63,8 @@ function humanBytes(n: number): string {
 }
 
 export async function commandRun(o: GlobalOptions, command: RunCommand): Promise<number> {
+  const { runCommand, summaryLine } = await import('../runner/run.js');
+  const { runResultsJson } = await import('../runner/results.js');
   const outcome = await runCommand({ command, ...o });
   const { summary } = outcome;
   if (o.json) {

@@ -1,13 +1,35 @@
 /**
  * The `cdp` command line. Thin: parses flags, calls the core, renders output.
  */
+import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
-import YAML from 'yaml';
 import { CdpError, EXIT_BAD_INPUT, EXIT_FAILURE, formatError } from '../errors.js';
 import { redact } from '../project/secrets.js';
-import { commandCompile, commandDebug, commandDryRun, commandGenerate, commandInit, commandLs, commandRun } from './commands.js';
-import { commandServe, commandSyncLs, commandSyncRun, commandSyncStatus } from './sync-commands.js';
-import { commandIdentityEvaluate, commandIdentityExplain, commandIdentityStats } from './identity-commands.js';
+
+/**
+ * Command modules load on first use: `cdp compile` then never loads the runner, sync or
+ * identity code (and their dependencies), which is a large share of a small compile's time.
+ */
+function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): M[K] {
+  return (async (...args: unknown[]) => ((await load())[name] as (...a: unknown[]) => unknown)(...args)) as M[K];
+}
+const commands = () => import('./commands.js');
+const syncCommands = () => import('./sync-commands.js');
+const identityCommands = () => import('./identity-commands.js');
+const commandCompile = lazy(commands, 'commandCompile');
+const commandDebug = lazy(commands, 'commandDebug');
+const commandDryRun = lazy(commands, 'commandDryRun');
+const commandGenerate = lazy(commands, 'commandGenerate');
+const commandInit = lazy(commands, 'commandInit');
+const commandLs = lazy(commands, 'commandLs');
+const commandRun = lazy(commands, 'commandRun');
+const commandServe = lazy(syncCommands, 'commandServe');
+const commandSyncLs = lazy(syncCommands, 'commandSyncLs');
+const commandSyncRun = lazy(syncCommands, 'commandSyncRun');
+const commandSyncStatus = lazy(syncCommands, 'commandSyncStatus');
+const commandIdentityEvaluate = lazy(identityCommands, 'commandIdentityEvaluate');
+const commandIdentityExplain = lazy(identityCommands, 'commandIdentityExplain');
+const commandIdentityStats = lazy(identityCommands, 'commandIdentityStats');
 
 export interface GlobalOptions {
   projectDir: string;
@@ -24,6 +46,8 @@ export interface GlobalOptions {
 function parseVars(text: string): Record<string, unknown> {
   let value: unknown;
   try {
+    // Loaded only when --vars is given: the parser is a sizeable share of startup.
+    const YAML = createRequire(import.meta.url)('yaml') as typeof import('yaml');
     value = YAML.parse(text);
   } catch (err) {
     throw new CdpError(`--vars is not valid YAML or JSON: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, { hint: `e.g. --vars '{start_date: "2026-01-01"}'` });

@@ -64,7 +64,7 @@ async function loadHelperModule(absPath: string): Promise<Record<string, unknown
 }
 
 export async function compileProject(opts: CompileOptions): Promise<CompiledProject> {
-  const project = loadProject(opts.projectDir);
+  const project = await loadProject(opts.projectDir);
   const target = resolveTarget(project.config, opts.target, { secrets: false });
   const dialect = await dialectFor(target.type);
   const engine = new TemplateEngine();
@@ -104,6 +104,7 @@ class Compiler {
   private readonly sourceIndex = new Map<string, GraphNode>();
   private readonly secretEnvVars: Set<string>;
   private readonly ephemeralSql = new Map<string, string>();
+  private anyEphemeral?: boolean;
   /** Extra relations a node publishes under their own names (identity outputs). */
   private readonly outputRelations = new Map<string, Relation>();
 
@@ -147,9 +148,9 @@ class Compiler {
     this.check();
     this.addTests(props);
     this.check();
-    const order = this.graph.topologicalOrder();
-    for (const id of order) {
-      const node = this.graph.get(id);
+    const ordered = this.graph.topologicalNodes();
+    const order = ordered.map((n) => n.id);
+    for (const node of ordered) {
       if (node.resourceType === 'model' && node.template) this.attempt(() => (node.compiledSql = this.renderModel(node, false)));
     }
     this.check();
@@ -469,6 +470,9 @@ class Compiler {
 
   /** Ephemeral models this node reaches through other ephemerals, parents first. */
   private ephemeralAncestors(node: GraphNode): GraphNode[] {
+    // Most projects have no ephemeral models: then no model has any, and the walk is skipped.
+    this.anyEphemeral ??= [...this.graph.nodes.values()].some((n) => n.resourceType === 'model' && !n.relation);
+    if (!this.anyEphemeral) return [];
     const out: GraphNode[] = [];
     const seen = new Set<string>();
     const visit = (n: GraphNode) => {
@@ -493,14 +497,18 @@ class Compiler {
       return name;
     };
     const attach = (parent: GraphNode, decls: TestDecl[]) => {
+      if (decls.length === 0) return;
+      // Once per parent, not per test: a large project has tens of thousands of tests.
+      const relation = parent.relation && this.dialect.relation(parent.relation);
+      const modelPart = parent.name.replace('.', '_');
       for (const decl of decls) {
         this.attempt(() => {
-          if (!parent.relation) throw new CdpError(`tests cannot be attached to ephemeral model "${parent.name}"`, { location: decl.location });
+          if (!relation) throw new CdpError(`tests cannot be attached to ephemeral model "${parent.name}"`, { location: decl.location });
           const { type, args } = splitTestEntry(decl.raw, decl.location);
           const extraDeps: string[] = [];
           const sql = genericTestSql({
             type, args, column: decl.column, location: decl.location, dialect: this.dialect,
-            relation: this.dialect.relation(parent.relation),
+            relation,
             resolveRelation: (to) => {
               const t = parseTestTarget(to);
               const dep = 'ref' in t ? this.lookupRef(t.ref, decl.location) : this.lookupSource(t.source, t.table, decl.location);
@@ -511,7 +519,7 @@ class Compiler {
           });
           const severity = args.severity ?? 'error';
           if (severity !== 'error' && severity !== 'warn') throw new CdpError(`severity must be "error" or "warn", not "${String(severity)}"`, { location: decl.location });
-          const name = uniqueName(testName(type, parent.name.replace('.', '_'), decl.column, args));
+          const name = uniqueName(testName(type, modelPart, decl.column, args));
           this.graph.add({
             id: `test.${name}`, name, resourceType: 'test', path: decl.location.file, location: decl.location, config: { severity },
             tags: parent.tags, columns: [], dependsOn: [parent.id, ...extraDeps], compiledSql: sql,
@@ -520,10 +528,11 @@ class Compiler {
         });
       }
     };
+    const sourceTests = new Map<string, TestDecl[]>();
+    for (const s of this.project.sources) if (!sourceTests.has(`source.${s.sourceName}.${s.name}`)) sourceTests.set(`source.${s.sourceName}.${s.name}`, s.tests);
     for (const node of [...this.graph.nodes.values()]) {
       if (node.resourceType === 'source') {
-        const src = this.project.sources.find((s) => `source.${s.sourceName}.${s.name}` === node.id);
-        attach(node, src?.tests ?? []);
+        attach(node, sourceTests.get(node.id) ?? []);
       } else if (node.resourceType === 'model' || node.resourceType === 'seed') {
         attach(node, props.get(`${node.resourceType}:${node.name}`)?.tests ?? []);
       }

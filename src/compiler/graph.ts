@@ -76,29 +76,44 @@ export class Graph {
 
   /** All nodes in dependency order (parents first). Throws with the cycle's path if there is one. */
   topologicalOrder(): string[] {
-    const state = new Map<string, 1 | 2>(); // 1 = on the current path, 2 = done
-    const order: string[] = [];
+    return this.topologicalNodes().map((n) => n.id);
+  }
+
+  /** As topologicalOrder, as nodes. */
+  topologicalNodes(): GraphNode[] {
+    // Nodes are numbered in id order (DFS starts there, which makes the order canonical);
+    // states and the DFS stack are then plain arrays, which matters at tens of thousands of nodes.
+    const ids = [...this.nodes.keys()].sort();
+    const nodes = ids.map((id) => this.nodes.get(id)!);
+    const number = new Map<string, number>();
+    for (let i = 0; i < ids.length; i++) number.set(ids[i], i);
+    const state = new Uint8Array(ids.length); // 1 = on the current path, 2 = done
+    const order: GraphNode[] = [];
+    const stack: number[] = [];
+    const next: number[] = [];
     // Iterative DFS: deep chains of thousands of models must not overflow the stack.
-    for (const start of [...this.nodes.keys()].sort()) {
-      if (state.has(start)) continue;
-      const stack: { id: string; next: number }[] = [{ id: start, next: 0 }];
-      state.set(start, 1);
+    for (let start = 0; start < nodes.length; start++) {
+      if (state[start]) continue;
+      stack.push(start);
+      next.push(0);
+      state[start] = 1;
       while (stack.length) {
-        const frame = stack[stack.length - 1];
-        const deps = this.nodes.get(frame.id)?.dependsOn ?? [];
-        if (frame.next < deps.length) {
-          const dep = deps[frame.next++];
-          if (!this.nodes.has(dep)) continue;
-          const st = state.get(dep);
-          if (st === 1) throw this.cycleError(stack.map((f) => f.id), dep);
-          if (st === undefined) {
-            state.set(dep, 1);
-            stack.push({ id: dep, next: 0 });
+        const top = stack.length - 1;
+        const deps = nodes[stack[top]].dependsOn;
+        if (next[top] < deps.length) {
+          const dep = number.get(deps[next[top]++]);
+          if (dep === undefined) continue;
+          if (state[dep] === 1) throw this.cycleError(stack.map((i) => ids[i]), ids[dep]);
+          if (state[dep] === 0) {
+            state[dep] = 1;
+            stack.push(dep);
+            next.push(0);
           }
         } else {
-          state.set(frame.id, 2);
-          order.push(frame.id);
+          state[stack[top]] = 2;
+          order.push(nodes[stack[top]]);
           stack.pop();
+          next.pop();
         }
       }
     }

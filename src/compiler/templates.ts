@@ -7,7 +7,8 @@
  * which is far cheaper than Handlebars' compile-to-JS step. Everything else goes through
  * Handlebars itself, so behaviour is identical either way (a test checks this).
  */
-import Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
+import type Handlebars from 'handlebars';
 import { CdpError, type SourceLocation } from '../errors.js';
 
 type AST = hbs.AST.Program;
@@ -104,27 +105,43 @@ const BUILTIN_HELPERS: Record<string, (...args: unknown[]) => unknown> = {
 
 const FAST_HELPERS = new Set(['ref', 'source', 'config', 'var', 'env', 'is_incremental']);
 
+/**
+ * Handlebars is loaded on first need: a project whose templates all take the fast path
+ * (typical of large generated projects) never pays for loading it.
+ */
+let handlebarsModule: typeof Handlebars | undefined;
+const handlebars = () => (handlebarsModule ??= createRequire(import.meta.url)('handlebars') as typeof Handlebars);
+
 export class TemplateEngine {
-  private readonly hbs = Handlebars.create();
+  private instance?: typeof Handlebars;
+  private readonly helpers = new Map<string, Handlebars.HelperDelegate>(Object.entries(BUILTIN_HELPERS));
+  private readonly partialTexts = new Map<string, string>();
   private readonly partialAsts = new Map<string, AST>();
   private readonly compiled = new WeakMap<AST, HandlebarsTemplateDelegate>();
 
-  constructor() {
-    for (const [name, fn] of Object.entries(BUILTIN_HELPERS)) this.hbs.registerHelper(name, fn);
+  private get hbs(): typeof Handlebars {
+    if (!this.instance) {
+      this.instance = handlebars().create();
+      for (const [name, fn] of this.helpers) this.instance.registerHelper(name, fn);
+      for (const [name, text] of this.partialTexts) this.instance.registerPartial(name, text);
+    }
+    return this.instance;
   }
 
   registerPartial(name: string, text: string, file: string): void {
     const ast = parseHandlebars(text, file);
     this.partialAsts.set(name, ast);
-    this.hbs.registerPartial(name, text);
+    this.partialTexts.set(name, text);
+    this.instance?.registerPartial(name, text);
   }
 
   registerHelper(name: string, fn: Handlebars.HelperDelegate): void {
-    this.hbs.registerHelper(name, fn);
+    this.helpers.set(name, fn);
+    this.instance?.registerHelper(name, fn);
   }
 
   hasHelper(name: string): boolean {
-    return name in this.hbs.helpers;
+    return this.helpers.has(name) || name in this.hbs.helpers;
   }
 
   parse(text: string, file: string): ParsedTemplate {
@@ -184,7 +201,7 @@ export function parseTemplate(text: string, file: string): ParsedTemplate {
 
 function parseHandlebars(text: string, file: string): AST {
   try {
-    return Handlebars.parse(text);
+    return handlebars().parse(text);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const line = /on line (\d+)/.exec(message)?.[1];

@@ -2,10 +2,11 @@
  * Finds and reads a project's files: models, singular tests, property files, seeds, macros.
  * Pure file-system work; nothing is rendered or connected here.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { CdpError, CdpErrors } from '../errors.js';
 import { loadConfig, type ProjectConfig } from './config.js';
+import { READER_THRESHOLD, syncReader, workerReader } from './file-reader.js';
 import { parseProperties, type ResourceProps, type SourceTableProps } from './properties.js';
 
 export interface ProjectFile {
@@ -36,42 +37,89 @@ const SPEC_SUFFIXES = ['.identity.yml', '.identity.yaml', '.golden.yml', '.golde
 
 function walk(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))
-    .sort();
+  const files: string[] = [];
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) files.push(`${e.parentPath ?? (e as unknown as { path: string }).path}${path.sep}${e.name}`);
+  }
+  return files.sort();
 }
 
+/** `abs` is under `root` (walk lists files below it), so its relative path is a suffix. */
 function toProjectFile(root: string, abs: string, name: string): ProjectFile {
-  return { name, path: path.relative(root, abs).split(path.sep).join('/'), absPath: abs };
+  const rel = abs.slice(root.endsWith(path.sep) ? root.length : root.length + 1);
+  return { name, path: path.sep === '/' ? rel : rel.split(path.sep).join('/'), absPath: abs };
 }
 
 function stripExt(file: string, ext: string): string {
   return path.basename(file).slice(0, -ext.length);
 }
 
-export function loadProject(projectDir: string): Project {
+/** `ext` is stripped from the file name to name the resource (models, singular tests, partials, seeds). */
+interface Step {
+  kind: 'singular' | 'model' | 'partial' | 'spec' | 'properties' | 'seed' | 'helper';
+  abs: string;
+  ext?: string;
+}
+
+const withText = (kind: Step['kind']) => kind !== 'seed' && kind !== 'helper';
+
+/** The project's files in the order they are processed, with what each one is. */
+function plan(root: string): Step[] {
+  const steps: Step[] = [];
+  for (const abs of walk(path.join(root, 'models'))) {
+    const base = path.basename(abs);
+    if (base.endsWith('.test.sql')) steps.push({ kind: 'singular', abs, ext: '.test.sql' });
+    else if (base.endsWith('.sql')) steps.push({ kind: 'model', abs, ext: '.sql' });
+    else if (SPEC_SUFFIXES.some((sfx) => base.endsWith(sfx))) steps.push({ kind: 'spec', abs });
+    else if (base.endsWith('.yml') || base.endsWith('.yaml')) steps.push({ kind: 'properties', abs });
+  }
+  for (const abs of walk(path.join(root, 'seeds'))) {
+    if (abs.endsWith('.csv')) steps.push({ kind: 'seed', abs, ext: '.csv' });
+    else if (abs.endsWith('.yml') || abs.endsWith('.yaml')) steps.push({ kind: 'properties', abs });
+  }
+  for (const abs of walk(path.join(root, 'macros'))) {
+    if (abs.endsWith('.sql')) steps.push({ kind: 'partial', abs, ext: '.sql' });
+    else if (/\.(m?js|ts)$/.test(abs) && !abs.endsWith('.d.ts')) steps.push({ kind: 'helper', abs });
+  }
+  return steps;
+}
+
+export async function loadProject(projectDir: string): Promise<Project> {
   const config = loadConfig(projectDir);
   const root = config.dir;
-  const read = (f: ProjectFile): TextFile => ({ ...f, text: readFileSync(f.absPath, 'utf8') });
-
   const project: Project = { config, models: [], singularTests: [], seeds: [], partials: [], helperModules: [], resources: [], sources: [], specFiles: [] };
   const problems: CdpError[] = [];
 
-  for (const abs of walk(path.join(root, 'models'))) {
-    const base = path.basename(abs);
-    if (base.endsWith('.test.sql')) project.singularTests.push(read(toProjectFile(root, abs, stripExt(abs, '.test.sql'))));
-    else if (base.endsWith('.sql')) project.models.push(read(toProjectFile(root, abs, stripExt(abs, '.sql'))));
-    else if (SPEC_SUFFIXES.some((sfx) => base.endsWith(sfx))) project.specFiles.push(read(toProjectFile(root, abs, base)));
-    else if (base.endsWith('.yml') || base.endsWith('.yaml')) collectProperties(read(toProjectFile(root, abs, base)), project, problems);
-  }
-  for (const abs of walk(path.join(root, 'seeds'))) {
-    if (abs.endsWith('.csv')) project.seeds.push(toProjectFile(root, abs, stripExt(abs, '.csv')));
-    else if (abs.endsWith('.yml') || abs.endsWith('.yaml')) collectProperties(read(toProjectFile(root, abs, path.basename(abs))), project, problems);
-  }
-  for (const abs of walk(path.join(root, 'macros'))) {
-    if (abs.endsWith('.sql')) project.partials.push(read(toProjectFile(root, abs, stripExt(abs, '.sql'))));
-    else if (/\.(m?js|ts)$/.test(abs) && !abs.endsWith('.d.ts')) project.helperModules.push(toProjectFile(root, abs, path.basename(abs)));
+  const steps = plan(root);
+  const toRead = steps.filter((s) => withText(s.kind)).map((s) => s.abs);
+  const reader = toRead.length >= READER_THRESHOLD ? workerReader(toRead) : syncReader(toRead);
+  try {
+    let next = 0;
+    for (const step of steps) {
+      const { abs } = step;
+      if (step.kind === 'seed') {
+        project.seeds.push(toProjectFile(root, abs, stripExt(abs, step.ext!)));
+        continue;
+      }
+      if (step.kind === 'helper') {
+        project.helperModules.push(toProjectFile(root, abs, path.basename(abs)));
+        continue;
+      }
+      const pending = reader.text(next++);
+      const text = typeof pending === 'string' ? pending : await pending;
+      if (step.kind === 'spec' || step.kind === 'properties') {
+        const file: TextFile = { ...toProjectFile(root, abs, path.basename(abs)), text };
+        if (step.kind === 'spec') project.specFiles.push(file);
+        else collectProperties(file, project, problems);
+      } else {
+        const file: TextFile = { ...toProjectFile(root, abs, stripExt(abs, step.ext!)), text };
+        if (step.kind === 'singular') project.singularTests.push(file);
+        else if (step.kind === 'model') project.models.push(file);
+        else project.partials.push(file);
+      }
+    }
+  } finally {
+    reader.close();
   }
   if (problems.length) throw problems.length === 1 ? problems[0] : new CdpErrors(problems);
   return project;

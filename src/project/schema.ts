@@ -4,9 +4,11 @@
  * positions, so every error still names its file, line, column and key path.
  */
 import { closest, distance } from 'fastest-levenshtein';
+import { createRequire } from 'node:module';
 import jsYaml from 'js-yaml';
-import YAML, { isMap, isScalar, LineCounter, type Node as YamlNode, type Document } from 'yaml';
+import type { Document, LineCounter, Node as YamlNode } from 'yaml';
 import { CdpError, type SourceLocation } from '../errors.js';
+import { NOT_SIMPLE, parseSimpleYaml } from './simple-yaml.js';
 
 export type Schema =
   | { kind: 'string'; enum?: readonly string[]; pattern?: RegExp; patternHint?: string; secret?: boolean }
@@ -51,8 +53,11 @@ export class YamlLocator {
 
   locate(keyPath: (string | number)[], which: 'key' | 'value' = 'value'): SourceLocation {
     const loc: SourceLocation = { file: this.file, key: keyPath.length ? keyPath.join('.') : undefined };
+    // The positional parser loads only when a problem is reported: most runs never need it.
+    const YAML = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    const { isMap, isScalar } = YAML;
     if (!this.parsed) {
-      const lines = new LineCounter();
+      const lines = new YAML.LineCounter();
       this.parsed = { doc: YAML.parseDocument(this.text, { lineCounter: lines, uniqueKeys: false }), lines };
     }
     const { doc, lines } = this.parsed;
@@ -78,6 +83,8 @@ export class YamlLocator {
 
 /** Parses YAML text quickly (no positions); syntax errors become CdpErrors with line and column. */
 export function parseYamlText(text: string, file: string): unknown {
+  const simple = parseSimpleYaml(text);
+  if (simple !== NOT_SIMPLE) return simple;
   try {
     return jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file });
   } catch (err) {
