@@ -8,7 +8,6 @@ import { createRequire } from 'node:module';
 import jsYaml from 'js-yaml';
 import type { Document, LineCounter, Node as YamlNode } from 'yaml';
 import { CdpError, type SourceLocation } from '../errors.js';
-import { NOT_SIMPLE, parseSimpleYaml } from './simple-yaml.js';
 
 export type Schema =
   | { kind: 'string'; enum?: readonly string[]; pattern?: RegExp; patternHint?: string; secret?: boolean }
@@ -83,8 +82,6 @@ export class YamlLocator {
 
 /** Parses YAML text quickly (no positions); syntax errors become CdpErrors with line and column. */
 export function parseYamlText(text: string, file: string): unknown {
-  const simple = parseSimpleYaml(text);
-  if (simple !== NOT_SIMPLE) return simple;
   try {
     return jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file });
   } catch (err) {
