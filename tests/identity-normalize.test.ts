@@ -244,13 +244,13 @@ describe('simple normalisers', () => {
 
 describe('isEmptySql', () => {
   it('is true for NULL and blank values only', async () => {
-    await expectVectors((_wh, col) => isEmptySql(col), [
+    await expectVectors((wh, col) => isEmptySql(col, wh.dialect), [
       [null, true], ['', true], ['   ', true], ['\t\n', true], ['\u00a0', true], ['a', false], [' a ', false], ['0', false],
     ]);
   });
 
   it('casts with a dialect, so non-text columns work', async () => {
-    await expectVectors((wh, col) => isEmptySql(col, wh.dialect), [['0', false], [null, true]], 'bigint');
+    await expectVectors((wh, col) => isEmptySql(col, wh.dialect, true), [['0', false], [null, true]], 'bigint');
   });
 
   it('agrees with the normalisers: empty inputs normalise to NULL', async () => {

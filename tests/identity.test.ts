@@ -171,6 +171,22 @@ describe.each([duckdbTarget(), postgresTarget()])('identity graph on $name', (ta
     expect(partitionIncremental).toContain('contacts:c1 contacts:c2 orders:o1 orders:o5');
   });
 
+  it('drops the cached identifiers of records removed from a source', async () => {
+    // c10 carries the only invalid email: once it is gone, so must be its rejected edge.
+    writeFiles(dir, { 'seeds/contacts.csv': CONTACTS.replace(/^c10,.*\n/m, '') });
+    const incremental = await runCommand({ command: 'build', projectDir: dir, out: quiet });
+    expect(incremental.summary.results.find((r) => r.name === 'person_identity')!.details).toMatchObject({ reprocessed_records: 0, records: 17 });
+    const after = await withWarehouse(dir, async (wh) => ({
+      partition: await partition(wh),
+      invalid: await wh.query(`select record_key from analytics.person_rejected_edges where reason = 'invalid'`),
+    }));
+    expect(after.invalid).toEqual([]);
+    expect(after.partition).not.toContain('contacts:c10');
+    const full = await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'], fullRefresh: true });
+    expect(full.summary.results[0].details).toMatchObject({ reprocessed_records: 17 });
+    expect(await withWarehouse(dir, (wh) => partition(wh))).toEqual(after.partition);
+  });
+
   it('gives the same partition with the sql engine', async () => {
     const local = await withWarehouse(dir, (wh) => partition(wh));
     writeFiles(dir, { 'models/identity/person.identity.yml': SPEC('sql') });
@@ -231,6 +247,13 @@ describe('component engines agree on adversarial graphs', () => {
         expect(await labels(wh, { schema: 'cc', name: 'sql_out' })).toEqual(a);
         // Every component is labelled by its smallest node.
         for (const row of a) expect(Number(row.comp)).toBeLessThanOrEqual(Number(row.node));
+        // The pipeline's filter: labels of low-numbered nodes only, and only where not their own.
+        const below = Math.max(...a.map((r) => Number(r.node))) >> 1;
+        const kept = a.filter((r) => Number(r.node) < below && Number(r.comp) !== Number(r.node));
+        await localEngine.run(wh, edges, { schema: 'cc', name: 'local_some' }, { below, changedOnly: true });
+        await sqlEngine().run(wh, edges, { schema: 'cc', name: 'sql_some' }, { below, changedOnly: true });
+        expect(await labels(wh, { schema: 'cc', name: 'local_some' })).toEqual(kept);
+        expect(await labels(wh, { schema: 'cc', name: 'sql_some' })).toEqual(kept);
         if (name === 'a long chain') {
           expect(new Set(a.map((r) => r.comp))).toEqual(new Set([1]));
           expect(sql.rounds).toBeLessThanOrEqual(15);
@@ -238,6 +261,35 @@ describe('component engines agree on adversarial graphs', () => {
       } finally {
         await wh.close();
       }
+    }
+  });
+});
+
+describe('the columnar integer path on DuckDB', () => {
+  it('streams and appends integer columns, and refuses a NULL', async () => {
+    const wh = await openWarehouse({ type: 'duckdb', path: ':memory:' });
+    try {
+      expect(wh.streamInt32 && wh.appendInt32).toBeTruthy();
+      await wh.execute('create table t (a bigint, b bigint)');
+      async function* batches() {
+        yield [Int32Array.from({ length: 5000 }, (_, i) => i), Int32Array.from({ length: 5000 }, (_, i) => -i)];
+        yield [Int32Array.of(2 ** 31 - 1), Int32Array.of(7)];
+      }
+      expect(await wh.appendInt32!({ schema: 'main', name: 't' }, batches())).toBe(5001);
+      let rows = 0;
+      let sum = 0;
+      for await (const [a, b] of wh.streamInt32!('select a, b from t')) {
+        rows += a.length;
+        for (let i = 0; i < a.length; i++) sum += a[i] + b[i];
+      }
+      expect(rows).toBe(5001);
+      expect(sum).toBe(2 ** 31 - 1 + 7);
+      const read = async () => {
+        for await (const _ of wh.streamInt32!('select a, null as b from t')) void _;
+      };
+      await expect(read()).rejects.toThrow(/NULL/);
+    } finally {
+      await wh.close();
     }
   });
 });

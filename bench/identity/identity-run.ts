@@ -55,7 +55,7 @@ export interface IdentityRunResult {
   goldenRows: number;
   slowest: { seconds: number; sql: string }[];
   /** Every statement of the run in order, for digging into a phase. */
-  statements: { at: number; seconds: number; kind: string; sql: string }[];
+  statements: { at: number; seconds: number; cpu: number; kind: string; sql: string }[];
   /** User + system CPU of the whole process (DuckDB's threads included) during the run. */
   cpuSeconds: number;
 }
@@ -130,7 +130,7 @@ export async function runIdentity(wh: TimedWarehouse, specs: Specs, engine: Engi
     .sort((a, b) => (b.end - b.start) - (a.end - a.start)).slice(0, 8)
     .map((e) => ({ seconds: seconds(e.end - e.start), sql: oneLine(e.sql) }));
   const statements = wh.since(t0).sort((a, b) => a.start - b.start)
-    .map((e) => ({ at: seconds(e.start - t0), seconds: seconds(e.end - e.start), kind: e.kind, sql: oneLine(e.sql, 240) }));
+    .map((e) => ({ at: seconds(e.start - t0), seconds: seconds(e.end - e.start), cpu: e.cpu, kind: e.kind, sql: oneLine(e.sql, 240) }));
   return {
     engine, schema, phases, stats: { ...stats, merged: out.merged, split: out.split }, goldenRows, slowest, statements,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
@@ -139,7 +139,8 @@ export async function runIdentity(wh: TimedWarehouse, specs: Specs, engine: Engi
 
 /**
  * Encode: from the start of resolve() until the first limit-tier table (`rej_limit`) is made,
- * i.e. the integer numbering of identifiers and the edge table. Components: for every engine
+ * i.e. the edge table. (The integer numbering of identifiers and records' rows happens at the
+ * end of extract(), because the degree caps work on it.) Components: for every engine
  * run, from the moment its input (`cc_edges`) exists until the labels are read back
  * (`comp_next`), which includes the union-find done in this process by the local engine.
  */

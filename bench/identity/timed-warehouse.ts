@@ -7,16 +7,42 @@ import { performance } from 'node:perf_hooks';
 import type { ColumnInfo, ColumnSpec, Executor, Relation, RelationInfo, Row, Warehouse } from '../../src/warehouse/types.js';
 
 export interface StatementEvent {
-  kind: 'execute' | 'query' | 'stream' | 'bulkLoad';
+  kind: 'execute' | 'query' | 'stream' | 'bulkLoad' | 'streamInt32' | 'appendInt32';
   sql: string;
   start: number;
   end: number;
+  /** Process CPU seconds (DuckDB's threads included) while it ran: steadier than wall time on a shared machine, as statements run one at a time. */
+  cpu: number;
 }
+
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 export class TimedWarehouse implements Warehouse {
   readonly events: StatementEvent[] = [];
+  readonly streamInt32?: (sql: string) => AsyncIterable<Int32Array[]>;
+  readonly appendInt32?: (table: Relation, batches: AsyncIterable<Int32Array[]>) => Promise<number>;
 
-  constructor(private readonly inner: Warehouse) {}
+  constructor(private readonly inner: Warehouse) {
+    // Offered only when the wrapped warehouse has them, so the pipeline takes the same path as without the wrapper.
+    const stream = inner.streamInt32?.bind(inner);
+    const append = inner.appendInt32?.bind(inner);
+    if (stream) {
+      const events = this.events;
+      this.streamInt32 = async function* (sql: string) {
+        const start = performance.now();
+        const cpu = cpuNow();
+        try {
+          yield* stream(sql);
+        } finally {
+          events.push({ kind: 'streamInt32', sql, start, end: performance.now(), cpu: cpuNow() - cpu });
+        }
+      };
+    }
+    if (append) this.appendInt32 = (table, batches) => this.timed('appendInt32', `append int32 into ${this.dialect.relation(table)}`, () => append(table, batches));
+  }
 
   get dialect() {
     return this.inner.dialect;
@@ -28,10 +54,11 @@ export class TimedWarehouse implements Warehouse {
 
   private async timed<T>(kind: StatementEvent['kind'], sql: string, run: () => Promise<T>): Promise<T> {
     const start = performance.now();
+    const cpu = cpuNow();
     try {
       return await run();
     } finally {
-      this.events.push({ kind, sql, start, end: performance.now() });
+      this.events.push({ kind, sql, start, end: performance.now(), cpu: cpuNow() - cpu });
     }
   }
 
@@ -46,10 +73,11 @@ export class TimedWarehouse implements Warehouse {
   /** The recorded span covers the whole iteration, including the consumer's work between batches. */
   async *stream<T extends Row = Row>(sql: string, params?: unknown[], batchSize?: number): AsyncIterable<T[]> {
     const start = performance.now();
+    const cpu = cpuNow();
     try {
       yield* this.inner.stream<T>(sql, params, batchSize);
     } finally {
-      this.events.push({ kind: 'stream', sql, start, end: performance.now() });
+      this.events.push({ kind: 'stream', sql, start, end: performance.now(), cpu: cpuNow() - cpu });
     }
   }
 

@@ -19,13 +19,22 @@ export interface ComponentStats {
   edges: number;
 }
 
-/** Input: `edges(a bigint, b bigint)`. Output: creates `out(node bigint, comp bigint)` for every node on an edge. */
+/** Which labels an engine writes to `out`; by default, every node on an edge. */
+export interface LabelFilter {
+  /** Only nodes below this number (the identity pipeline reads back record labels only). */
+  below?: number;
+  /** Leave out nodes that label themselves: a node missing from `out` is its own label. */
+  changedOnly?: boolean;
+}
+
+/** Input: `edges(a bigint, b bigint)`. Output: creates `out(node bigint, comp bigint)` for the nodes on an edge that `filter` keeps. */
 export interface ComponentEngine {
   readonly name: EngineName;
-  run(wh: Warehouse, edges: Relation, out: Relation): Promise<ComponentStats>;
+  run(wh: Warehouse, edges: Relation, out: Relation, filter?: LabelFilter): Promise<ComponentStats>;
 }
 
 const BATCH = 65_536;
+const INT32_MAX = 2 ** 31 - 1;
 
 /** Union-find with path halving and union by size; labels are component minimums. */
 class UnionFind {
@@ -54,25 +63,71 @@ class UnionFind {
   }
 }
 
+/**
+ * Edge pairs as two integer columns per batch: through the warehouse's columnar path when it
+ * has one (five times faster on DuckDB than row objects), else through row streaming.
+ */
+async function* edgePairs(wh: Warehouse, sql: string, int32: boolean): AsyncIterable<[Int32Array | number[], Int32Array | number[]]> {
+  if (int32 && wh.streamInt32) {
+    for await (const [a, b] of wh.streamInt32(sql)) yield [a, b];
+    return;
+  }
+  for await (const batch of wh.stream<{ a: number; b: number }>(sql, [], BATCH)) {
+    yield [batch.map((r) => Number(r.a)), batch.map((r) => Number(r.b))];
+  }
+}
+
+/** Node and label columns in batches, for the columnar write path. */
+async function* labelColumns(rows: Iterable<[number, number]>): AsyncGenerator<Int32Array[]> {
+  let node = new Int32Array(BATCH);
+  let comp = new Int32Array(BATCH);
+  let n = 0;
+  for (const [x, c] of rows) {
+    node[n] = x;
+    comp[n] = c;
+    if (++n === BATCH) {
+      yield [node, comp];
+      node = new Int32Array(BATCH);
+      comp = new Int32Array(BATCH);
+      n = 0;
+    }
+  }
+  if (n) yield [node.subarray(0, n), comp.subarray(0, n)];
+}
+
+async function* labelRows(rows: Iterable<[number, number]>): AsyncGenerator<unknown[][]> {
+  let batch: unknown[][] = [];
+  for (const row of rows) {
+    batch.push(row);
+    if (batch.length === BATCH) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
+}
+
 export const localEngine: ComponentEngine = {
   name: 'local',
-  async run(wh, edges, out) {
+  async run(wh, edges, out, filter = {}) {
     const d = wh.dialect;
     const [{ lo, hi, n }] = await wh.query<{ lo: number | null; hi: number | null; n: number }>(
       `select min(least(a, b)) as lo, max(greatest(a, b)) as hi, count(*) as n from ${d.relation(edges)}`,
     );
+    const columns = [{ name: 'node', type: 'bigint' as const }, { name: 'comp', type: 'bigint' as const }];
     await wh.execute(d.drop(out, 'table'));
-    await wh.execute(d.createTable(out, [{ name: 'node', type: 'bigint' }, { name: 'comp', type: 'bigint' }]));
+    await wh.execute(d.createTable(out, columns));
     if (lo === null || hi === null) return { engine: 'local', rounds: 1, nodes: 0, edges: 0 };
     const base = Number(lo);
     const span = Number(hi) - base + 1;
-    if (span > 2 ** 31 - 1) throw new CdpError(`identity graph too large for the local engine (${span} node numbers)`, { exitCode: EXIT_FAILURE, hint: 'set engine: sql in the identity spec' });
+    if (span > INT32_MAX) throw new CdpError(`identity graph too large for the local engine (${span} node numbers)`, { exitCode: EXIT_FAILURE, hint: 'set engine: sql in the identity spec' });
+    const int32 = Number(lo) >= -INT32_MAX && Number(hi) <= INT32_MAX;
     const uf = new UnionFind(span);
     const seen = new Uint8Array(span);
-    for await (const batch of wh.stream<{ a: number; b: number }>(`select a, b from ${d.relation(edges)}`, [], BATCH)) {
-      for (const row of batch) {
-        const a = Number(row.a) - base;
-        const b = Number(row.b) - base;
+    for await (const [as, bs] of edgePairs(wh, `select a, b from ${d.relation(edges)}`, int32)) {
+      for (let i = 0; i < as.length; i++) {
+        const a = as[i] - base;
+        const b = bs[i] - base;
         seen[a] = 1;
         seen[b] = 1;
         uf.union(a, b);
@@ -86,20 +141,19 @@ export const localEngine: ComponentEngine = {
       if (minOf[r] === -1) minOf[r] = i; // i ascends, so the first member seen is the minimum
     }
     let nodes = 0;
-    async function* labels(): AsyncGenerator<unknown[][]> {
-      let rows: unknown[][] = [];
+    const end = filter.below === undefined ? span : Math.max(0, Math.min(span, filter.below - base));
+    function* labels(): Generator<[number, number]> {
       for (let i = 0; i < span; i++) {
         if (!seen[i]) continue;
         nodes++;
-        rows.push([i + base, minOf[uf.find(i)] + base]);
-        if (rows.length === BATCH) {
-          yield rows;
-          rows = [];
-        }
+        if (i >= end) continue;
+        const label = minOf[uf.find(i)];
+        if (filter.changedOnly && label === i) continue;
+        yield [i + base, label + base];
       }
-      if (rows.length) yield rows;
     }
-    await wh.bulkLoad(out, [{ name: 'node', type: 'bigint' }, { name: 'comp', type: 'bigint' }], labels());
+    if (int32 && wh.appendInt32) await wh.appendInt32(out, labelColumns(labels()));
+    else await wh.bulkLoad(out, columns, labelRows(labels()));
     return { engine: 'local', rounds: 1, nodes, edges: Number(n) };
   },
 };
@@ -109,7 +163,7 @@ export const DEFAULT_MAX_ROUNDS = 200;
 export function sqlEngine(maxRounds = DEFAULT_MAX_ROUNDS): ComponentEngine {
   return {
     name: 'sql',
-    async run(wh, edges, out) {
+    async run(wh, edges, out, filter = {}) {
       const d = wh.dialect;
       const rel = (suffix: string): Relation => ({ schema: out.schema, name: `${out.name}_${suffix}` });
       const adj = rel('adj');
@@ -144,7 +198,8 @@ export function sqlEngine(maxRounds = DEFAULT_MAX_ROUNDS): ComponentEngine {
           await wh.execute(d.rename(next, 'table', cur.name));
           if (Number(changed) === 0) break;
         }
-        await wh.execute(d.createTableAs(out, `select node, p as comp from ${d.relation(cur)}`));
+        const keep = [filter.below === undefined ? '' : `node < ${filter.below}`, filter.changedOnly ? 'p <> node' : ''].filter(Boolean);
+        await wh.execute(d.createTableAs(out, `select node, p as comp from ${d.relation(cur)}${keep.length ? ` where ${keep.join(' and ')}` : ''}`));
         const [{ n: edgeCount }] = await wh.query<{ n: number }>(`select count(*) as n from ${d.relation(edges)}`);
         return { engine: 'sql' as const, rounds, nodes: Number(nodes), edges: Number(edgeCount) };
       } finally {

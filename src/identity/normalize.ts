@@ -74,12 +74,13 @@ const EMAIL_VALID = `^[^@ \\t\\n\\r\\f\\v${INVISIBLE}]+@[^@ \\t\\n\\r\\f\\v${INV
 
 /**
  * SQL that is true when the raw input is empty (NULL or blank after trim): such values are
- * dropped and counted, not rejected. `expr` must be text unless `dialect` is given to cast it.
- * Uses translate() rather than a regexp so it needs no dialect.
+ * dropped and counted, not rejected. With `castToText`, `expr` is cast to text first.
+ * translate() rather than a regexp: the same function everywhere. The character list goes
+ * through the dialect's quoting because BigQuery strings may not hold a raw newline.
  */
-export function isEmptySql(expr: string, dialect?: Dialect): string {
-  const text = dialect ? dialect.cast(expr, 'text') : expr;
-  return `(${expr} IS NULL OR translate(${text}, '${SPACE_CHARS}', '') = '')`;
+export function isEmptySql(expr: string, dialect: Dialect, castToText = false): string {
+  const text = castToText ? dialect.cast(expr, 'text') : expr;
+  return `(${expr} IS NULL OR translate(${text}, ${dialect.quoteString(SPACE_CHARS)}, '') = '')`;
 }
 
 export function normalizeSql(name: NormalizerName, expr: string, opts: NormalizeOptions, dialect: Dialect): string {
@@ -96,7 +97,7 @@ export function normalizeSql(name: NormalizerName, expr: string, opts: Normalize
     case 'upper':
       return `NULLIF(upper(${stripSql(text, dialect)}), '')`;
     case 'none':
-      return `CASE WHEN ${isEmptySql(text)} THEN NULL ELSE ${text} END`;
+      return `CASE WHEN ${isEmptySql(text, dialect)} THEN NULL ELSE ${text} END`;
     default:
       throw new CdpError(`unknown normaliser "${name as string}"`, { hint: `available: ${NORMALIZERS.join(', ')}` });
   }

@@ -7,12 +7,12 @@
  */
 import { existingKind } from '../materializations/swap.js';
 import type { Relation } from '../warehouse/types.js';
-import type { IdentityPipeline } from './pipeline.js';
+import type { Classified, IdentityPipeline } from './pipeline.js';
 import { outputName, type IdentityOutput } from './spec.js';
 
 export interface ResolvedTables {
   records: Relation;
-  classified: Relation;
+  classified: Classified;
   final: Relation;
   edges: Relation;
   ids: Relation;
@@ -64,17 +64,22 @@ export async function buildOutputs(
     `  count(distinct rec.source) as source_count,\n` +
     `  (select count(*) from ${r(staging('identifiers'))} ids where ids.profile_id = a.profile_id) as identifier_count\n` +
     `from ${membership} group by a.profile_id`);
-  const limitEdges = `select rec.source, rec.record_key, i.id_type, i.id_value from ${r(t.limitRejected)} x\n` +
-    `join ${r(t.ids)} i on i.id_node = x.id_node join ${r(t.records)} rec on rec.rec_id = x.rec_id`;
+  const { norm, enc, shared } = t.classified;
   await p.create(staging('edges'),
-    `select c.source, c.record_key, c.id_type, c.id_value, c.column_name, 'exact:' || c.id_type as rule, a.profile_id\n` +
-    `from ${r(t.classified)} c join ${r(t.records)} rec on rec.source = c.source and rec.record_key = c.record_key ${recordProfile}\n` +
-    `where c.reason is null and not exists (select 1 from (${limitEdges}) l where l.source = c.source and l.record_key = c.record_key and l.id_type = c.id_type and l.id_value = c.id_value)`);
+    `select rec.source, rec.record_key, i.id_type, i.id_value, x.column_name, 'exact:' || i.id_type as rule, a.profile_id\n` +
+    `from ${r(enc)} x join ${r(t.ids)} i on i.id_node = x.id_node join ${r(t.records)} rec on rec.rec_id = x.rec_id ${recordProfile}\n` +
+    `where not exists (select 1 from ${r(shared)} s where s.id_node = x.id_node) and not exists (select 1 from ${r(t.limitRejected)} l where l.rec_id = x.rec_id and l.id_node = x.id_node)`);
+  // Rejected by the degree caps or by a limit: few values, matched back to their rows in `norm`.
+  const columns = `n.source, n.record_key, n.id_type, n.column_name, n.raw_value, n.id_value`;
   await p.create(staging('rejected_edges'),
-    `select c.source, c.record_key, c.id_type, c.column_name, c.raw_value, c.id_value, c.reason, ${run} as run_id from ${r(t.classified)} c where c.reason is not null\n` +
+    `select ${columns}, n.reason, ${run} as run_id from ${r(norm)} n where n.reason is not null\n` +
     `union all\n` +
-    `select c.source, c.record_key, c.id_type, c.column_name, c.raw_value, c.id_value, 'limit' as reason, ${run} as run_id\n` +
-    `from ${r(t.classified)} c join (${limitEdges}) l on l.source = c.source and l.record_key = c.record_key and l.id_type = c.id_type and l.id_value = c.id_value where c.reason is null`);
+    `select ${columns}, 'degree_cap' as reason, ${run} as run_id from ${r(norm)} n\n` +
+    `join (select i.id_type, i.id_value from ${r(shared)} s join ${r(t.ids)} i on i.id_node = s.id_node) v on v.id_type = n.id_type and v.id_value = n.id_value where n.reason is null\n` +
+    `union all\n` +
+    `select ${columns}, 'limit' as reason, ${run} as run_id from ${r(norm)} n\n` +
+    `join (select rec.source, rec.record_key, i.id_type, i.id_value from ${r(t.limitRejected)} x join ${r(t.ids)} i on i.id_node = x.id_node join ${r(t.records)} rec on rec.rec_id = x.rec_id) l\n` +
+    `  on l.source = n.source and l.record_key = n.record_key and l.id_type = n.id_type and l.id_value = n.id_value where n.reason is null`);
   const newMerges =
     `select h.old_id as old_profile_id, a.profile_id as new_profile_id, ${run} as run_id, 'merge' as reason, ${now} as merged_at\n` +
     `from ${r(home)} h join ${r(assign)} a on a.comp = h.comp where a.profile_id <> h.old_id\n` +

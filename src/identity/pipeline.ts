@@ -31,6 +31,18 @@ export interface PipelineContext {
   fullRefresh?: boolean;
 }
 
+/**
+ * The identifiers of every record after steps 1-5. `norm` holds every non-empty value with its
+ * normalisation outcome (`reason`: invalid, blocklist or NULL); `enc` is its accepted rows as
+ * integers (`rec_id`, `id_node` numbered in `ids`); `shared` lists the nodes the degree caps reject.
+ */
+export interface Classified {
+  norm: Relation;
+  ids: Relation;
+  enc: Relation;
+  shared: Relation;
+}
+
 export interface PipelineStats {
   engine: EngineName;
   records: number;
@@ -100,63 +112,74 @@ export class IdentityPipeline {
     for (const r of this.created) await this.ctx.wh.execute(this.d.drop(r, 'table')).catch(() => undefined);
   }
 
-  /** Steps 1-4: records, raw identifiers, normalisation, blocklists and degree caps. */
-  async extract(stats: PipelineStats): Promise<{ records: Relation; classified: Relation }> {
+  /** Steps 1-5: records, raw identifiers, normalisation, blocklists, integer encoding and degree caps. */
+  async extract(stats: PipelineStats): Promise<{ records: Relation; classified: Classified }> {
     const { spec, sources } = this.ctx;
-    const recRaw = await this.create(this.work('rec_raw'), sources.map((s) =>
-      `select ${this.lit(s.name)} as source, ${this.d.cast(this.q(s.key), 'text')} as record_key, ` +
-      `${s.updatedAt ? this.d.cast(this.q(s.updatedAt), 'timestamp') : this.d.cast('null', 'timestamp')} as updated_at from ${this.rel(s.relation)}`).join('\nunion all\n'));
-    await this.assertKeys(recRaw);
     const records = await this.create(this.work('records'),
-      `select source, record_key, updated_at, row_number() over (order by source, record_key) as rec_id from ${this.rel(recRaw)}`);
+      `select source, record_key, updated_at, row_number() over (order by source, record_key) as rec_id from (\n` + sources.map((s) =>
+      `select ${this.lit(s.name)} as source, ${this.d.cast(this.q(s.key), 'text')} as record_key, ` +
+      `${s.updatedAt ? this.d.cast(this.q(s.updatedAt), 'timestamp') : this.d.cast('null', 'timestamp')} as updated_at from ${this.rel(s.relation)}`).join('\nunion all\n') + `\n) as r`);
+    await this.assertKeys(records);
     stats.records = await this.count(`select 1 from ${this.rel(records)}`);
 
     // Incremental: identifiers are normalised again only for records that are new or changed
     // since the last run (or all of them when the spec changed or on --full-refresh); the
     // rest come from the cache. Normalisation is per value, so the result equals a rebuild.
-    const hashes = await this.create(this.work('rec_hash'), sources.map((s) =>
+    const hashSelect = sources.map((s) =>
       `select ${this.lit(s.name)} as source, ${this.d.cast(this.q(s.key), 'text')} as record_key, ` +
-      `${this.d.sha256(this.d.jsonObject(Object.values(s.ids).sort().map((c): [string, string] => [c, this.d.cast(this.q(c), 'text')])))} as rec_hash from ${this.rel(s.relation)}`).join('\nunion all\n'));
+      `${this.d.sha256(this.d.jsonObject(Object.values(s.ids).sort().map((c): [string, string] => [c, this.d.cast(this.q(c), 'text')])))} as rec_hash from ${this.rel(s.relation)}`).join('\nunion all\n');
     const cache = this.cacheTables();
     const specHash = createHash('sha256').update(JSON.stringify({ types: spec.idTypes, sources: sources.map((s) => [s.name, s.ids]), v: 1 })).digest('hex');
     const useCache = !this.ctx.fullRefresh && (await this.cacheMatches(specHash));
-    const changed = await this.create(this.work('changed'), useCache
-      ? `select h.source, h.record_key from ${this.rel(hashes)} h left join ${this.rel(cache.hashes)} c on c.source = h.source and c.record_key = h.record_key where c.rec_hash is null or c.rec_hash <> h.rec_hash`
-      : `select source, record_key from ${this.rel(hashes)}`);
-    stats.reprocessed_records = await this.count(`select 1 from ${this.rel(changed)}`);
+    // Without the cache, the hashes go straight into it: nothing compares them in this run.
+    const hashes = useCache ? await this.create(this.work('rec_hash'), hashSelect) : undefined;
+    const changed = hashes
+      ? await this.create(this.work('changed'),
+        `select h.source, h.record_key from ${this.rel(hashes)} h left join ${this.rel(cache.hashes)} c on c.source = h.source and c.record_key = h.record_key where c.rec_hash is null or c.rec_hash <> h.rec_hash`)
+      : undefined;
+    stats.reprocessed_records = changed ? await this.count(`select 1 from ${this.rel(changed)}`) : stats.records;
 
-    const raw = await this.create(this.work('raw'), sources.flatMap((s) => Object.entries(s.ids).map(([type, column]) =>
+    // One row per (record, identifier column), read straight from the sources: only the
+    // non-empty values are normalised and kept. Without the cache every record is new, and a
+    // filter on `changed` would remove nothing and still cost a text-keyed semi-join per column.
+    const rawOf = (types: string[]) => sources.flatMap((s) => Object.entries(s.ids).filter(([type]) => types.includes(type)).map(([type, column]) =>
       `select ${this.lit(s.name)} as source, ${this.d.cast(this.q(s.key), 'text')} as record_key, ${this.lit(type)} as id_type, ` +
-      `${this.lit(column)} as column_name, ${this.d.cast(this.q(column), 'text')} as raw_value from ${this.rel(s.relation)} s\n` +
-      `where exists (select 1 from ${this.rel(changed)} c where c.source = ${this.lit(s.name)} and c.record_key = ${this.d.cast(`s.${this.q(s.key)}`, 'text')})`)).join('\nunion all\n'));
-    stats.raw_identifiers = await this.count(`select 1 from ${this.rel(raw)}`);
-    stats.empty_values = await this.count(`select 1 from ${this.rel(raw)} where ${isEmptySql('raw_value')}`);
+      `${this.lit(column)} as column_name, ${this.d.cast(this.q(column), 'text')} as raw_value from ${this.rel(s.relation)} s` +
+      (changed ? `\nwhere exists (select 1 from ${this.rel(changed)} c where c.source = ${this.lit(s.name)} and c.record_key = ${this.d.cast(`s.${this.q(s.key)}`, 'text')})` : ''))).join('\nunion all\n');
+    const [counts] = await this.ctx.wh.query<{ n: number; empty: number | null }>(
+      `select count(*) as n, sum(case when ${isEmptySql('raw_value', this.d)} then 1 else 0 end) as empty from (\n${rawOf(spec.idTypes.map((t) => t.name))}\n) as r`);
+    stats.raw_identifiers = Number(counts.n);
+    stats.empty_values = Number(counts.empty ?? 0);
 
-    const perType = spec.idTypes.map((t) => {
+    const perType = spec.idTypes.filter((t) => rawOf([t.name])).map((t) => {
       const v = normalizeSql(t.normalizer, 'raw_value', t.options, this.d);
       return `select source, record_key, id_type, column_name, raw_value, id_value,\n` +
         `  case when id_value is null then 'invalid' when ${blockedSql('id_value', t.name, t.normalizer, t.blocklist, this.d, spec.blocklistDefaults, t.options)} then 'blocklist' end as reason\n` +
-        `from (select source, record_key, id_type, column_name, raw_value, ${v} as id_value from ${this.rel(raw)} where id_type = ${this.lit(t.name)} and not (${isEmptySql('raw_value')})) as n`;
-    });
-    const reused = useCache
-      ? `\nunion all\nselect n.source, n.record_key, n.id_type, n.column_name, n.raw_value, n.id_value, n.reason from ${this.rel(cache.norm)} n\n` +
-        `where exists (select 1 from ${this.rel(hashes)} h where h.source = n.source and h.record_key = n.record_key)\n` +
-        `and not exists (select 1 from ${this.rel(changed)} c where c.source = n.source and c.record_key = n.record_key)`
-      : '';
-    const normalised = await this.create(this.work('norm'), perType.join('\nunion all\n') + reused);
-    await this.saveCache(hashes, normalised, specHash);
+        `from (select source, record_key, id_type, column_name, raw_value, ${v} as id_value from (\n${rawOf([t.name])}\n) as r where not (${isEmptySql('raw_value', this.d)})) as n`;
+    }).join('\nunion all\n');
+    // The cache's table of normalised identifiers is this run's too: brought up to date in place
+    // (only changed and removed records' rows), it is never copied.
+    const normalised = hashes && changed ? await this.updateCache(hashes, changed, perType, specHash) : await this.rebuildCache(hashSelect, perType, specHash);
+
+    // Integer encoding: every value that passed normalisation and the blocklists gets a node
+    // number above the records' (numbers of values the degree caps then reject are simply
+    // unused), and each accepted (record, column) row becomes a row of integers, so that the
+    // degree caps, the tiers and the outputs join on integers rather than on text.
+    const ids = await this.create(this.work('ids'),
+      `select id_type, id_value, (select max(rec_id) from ${this.rel(records)}) + row_number() over (order by id_type, id_value) as id_node\n` +
+      `from (select distinct id_type, id_value from ${this.rel(normalised)} where reason is null) as v`);
+    const enc = await this.create(this.work('enc'),
+      `select r.rec_id, i.id_node, n.id_type, n.column_name from ${this.rel(normalised)} n\n` +
+      `join ${this.rel(records)} r on r.source = n.source and r.record_key = n.record_key\n` +
+      `join ${this.rel(ids)} i on i.id_type = n.id_type and i.id_value = n.id_value where n.reason is null`);
 
     // Degree caps: identifiers that co-occur with too many values of another type are shared.
     const capCase = `case a.id_type ${spec.idTypes.map((t) => `when ${this.lit(t.name)} then ${t.maxDegree}`).join(' ')} end`;
     const shared = await this.create(this.work('shared'),
-      `with acc as (select distinct r.rec_id, n.id_type, n.id_value from ${this.rel(normalised)} n join ${this.rel(records)} r on r.source = n.source and r.record_key = n.record_key where n.reason is null)\n` +
-      `select distinct a.id_type, a.id_value from acc a join acc b on a.rec_id = b.rec_id and a.id_type <> b.id_type\n` +
-      `group by a.id_type, a.id_value, b.id_type having count(distinct b.id_value) > ${capCase}`);
-    const classified = await this.create(this.work('classified'),
-      `select n.source, n.record_key, n.id_type, n.column_name, n.raw_value, n.id_value,\n` +
-      `  coalesce(n.reason, case when s.id_value is not null then 'degree_cap' end) as reason\n` +
-      `from ${this.rel(normalised)} n left join ${this.rel(shared)} s on s.id_type = n.id_type and s.id_value = n.id_value`);
-    return { records, classified };
+      `with acc as (select distinct rec_id, id_type, id_node from ${this.rel(enc)})\n` +
+      `select distinct a.id_node from acc a join acc b on a.rec_id = b.rec_id and a.id_type <> b.id_type\n` +
+      `group by a.id_node, a.id_type, b.id_type having count(distinct b.id_node) > ${capCase}`);
+    return { records, classified: { norm: normalised, ids, enc, shared } };
   }
 
   private cacheTables(): { hashes: Relation; norm: Relation; meta: Relation } {
@@ -173,15 +196,39 @@ export class IdentityPipeline {
     return row?.spec_hash === specHash;
   }
 
-  /** The cache only saves work: losing it (or a stale one after a failed run) costs a full pass, never a wrong result. */
-  private async saveCache(hashes: Relation, normalised: Relation, specHash: string): Promise<void> {
+  /**
+   * The cache only saves work: losing it (or a stale one after a failed run) costs a full pass,
+   * never a wrong result. Its spec hash is removed first and written last, so a run that fails
+   * while the cache is being changed leaves no cache that would be taken for valid.
+   */
+  private async rebuildCache(hashSelect: string, perType: string, specHash: string): Promise<Relation> {
     const c = this.cacheTables();
     const wh = this.ctx.wh;
     await ensureSchema(wh, this.stateSchema);
-    for (const r of [c.hashes, c.norm, c.meta]) await wh.execute(this.d.drop(r, 'table'));
-    await wh.execute(this.d.createTableAs(c.hashes, `select source, record_key, rec_hash from ${this.rel(hashes)}`));
-    await wh.execute(this.d.createTableAs(c.norm, `select source, record_key, id_type, column_name, raw_value, id_value, reason from ${this.rel(normalised)}`));
+    for (const r of [c.meta, c.hashes, c.norm]) await wh.execute(this.d.drop(r, 'table'));
+    await wh.execute(this.d.createTableAs(c.norm, perType));
+    await wh.execute(this.d.createTableAs(c.hashes, hashSelect));
     await wh.execute(this.d.createTableAs(c.meta, `select ${this.lit(specHash)} as spec_hash`));
+    return c.norm;
+  }
+
+  /** Replaces the rows of changed and removed records only; with nothing changed, it writes nothing. */
+  private async updateCache(hashes: Relation, changed: Relation, perType: string, specHash: string): Promise<Relation> {
+    const c = this.cacheTables();
+    const wh = this.ctx.wh;
+    const stale = await this.create(this.work('stale'),
+      `select source, record_key from ${this.rel(changed)}\nunion all\n` +
+      `select c.source, c.record_key from ${this.rel(c.hashes)} c where not exists (select 1 from ${this.rel(hashes)} h where h.source = c.source and h.record_key = c.record_key)`);
+    if ((await this.count(`select 1 from ${this.rel(stale)}`)) === 0) return c.norm;
+    await wh.execute(this.d.drop(c.meta, 'table'));
+    const isStale = `exists (select 1 from ${this.rel(stale)} x where x.source = t.source and x.record_key = t.record_key)`;
+    await wh.execute(`delete from ${this.rel(c.norm)} as t where ${isStale}`);
+    await wh.execute(`delete from ${this.rel(c.hashes)} as t where ${isStale}`);
+    await wh.execute(`insert into ${this.rel(c.norm)} (source, record_key, id_type, column_name, raw_value, id_value, reason)\n${perType}`);
+    await wh.execute(`insert into ${this.rel(c.hashes)} (source, record_key, rec_hash)\n` +
+      `select h.source, h.record_key, h.rec_hash from ${this.rel(hashes)} h where exists (select 1 from ${this.rel(changed)} x where x.source = h.source and x.record_key = h.record_key)`);
+    await wh.execute(this.d.createTableAs(c.meta, `select ${this.lit(specHash)} as spec_hash`));
+    return c.norm;
   }
 
   private async assertKeys(recRaw: Relation): Promise<void> {
@@ -197,35 +244,48 @@ export class IdentityPipeline {
   }
 
   /** Steps 5-6: integer encoding, then tiers by priority with limits, using a component engine. */
-  async resolve(records: Relation, classified: Relation, stats: PipelineStats): Promise<{ final: Relation; edges: Relation; ids: Relation; limitRejected: Relation }> {
+  async resolve(records: Relation, classified: Classified, stats: PipelineStats): Promise<{ final: Relation; edges: Relation; ids: Relation; limitRejected: Relation }> {
     const { spec } = this.ctx;
-    const ids = await this.create(this.work('ids'),
-      `select id_type, id_value, (select max(rec_id) from ${this.rel(records)}) + row_number() over (order by id_type, id_value) as id_node\n` +
-      `from (select distinct id_type, id_value from ${this.rel(classified)} where reason is null) as v`);
+    const { ids, enc, shared } = classified;
     const edges = await this.create(this.work('e'),
-      `select distinct r.rec_id, i.id_node, i.id_type from ${this.rel(classified)} c\n` +
-      `join ${this.rel(records)} r on r.source = c.source and r.record_key = c.record_key\n` +
-      `join ${this.rel(ids)} i on i.id_type = c.id_type and i.id_value = c.id_value where c.reason is null`);
+      `select distinct rec_id, id_node, id_type from ${this.rel(enc)} x where not exists (select 1 from ${this.rel(shared)} s where s.id_node = x.id_node)`);
     stats.edges = await this.count(`select 1 from ${this.rel(edges)}`);
     const engine = engineFor(chooseEngine(spec, stats.edges), spec.maxRounds);
     // Limits reject single edges (record, identifier), so an identifier shared by two customers
     // is detached from their records but still holds together the records that carry nothing else.
     const rejected = await this.create(this.work('rej_limit'), `select rec_id, id_node, id_type from ${this.rel(edges)} where 1 = 0`);
     let comp = await this.create(this.work('comp'), `select rec_id, rec_id as comp from ${this.rel(records)}`);
+    const [{ n: maxRec }] = await this.ctx.wh.query<{ n: number | null }>(`select max(rec_id) as n from ${this.rel(records)}`);
+    const firstIdNode = Number(maxRec ?? 0) + 1;
+    /** How many tiers `comp` already holds; later tiers' edges are added to its contraction. */
+    let folded = 0;
 
     const limited = (types: IdTypeSpec[]) => types.filter((t) => t.limit !== undefined);
     const limitCase = (col: string) => `case ${col} ${spec.idTypes.filter((t) => t.limit !== undefined).map((t) => `when ${this.lit(t.name)} then ${t.limit}`).join(' ')} end`;
     const typeList = (types: IdTypeSpec[]) => types.map((t) => this.lit(t.name)).join(', ');
     const accepted = (alias: string) => `not exists (select 1 from ${this.rel(rejected)} x where x.rec_id = ${alias}.rec_id and x.id_node = ${alias}.id_node)`;
-    /** Components (of `c`) holding a value of one of `types`. */
-    const anchored = (c: Relation, types: IdTypeSpec[]) =>
-      `select distinct ac.comp from ${this.rel(edges)} ae join ${this.rel(c)} ac on ac.rec_id = ae.rec_id where ae.id_type in (${typeList(types)}) and ${accepted('ae')}`;
+    /** Components (of `c`) holding a value of one of `types`; only those with records in `within` when given. */
+    const anchored = (c: Relation, types: IdTypeSpec[], within?: Relation) =>
+      `select distinct ac.comp from ${this.rel(edges)} ae join ${this.rel(c)} ac on ac.rec_id = ae.rec_id where ae.id_type in (${typeList(types)}) and ${accepted('ae')}` +
+      (within ? ` and ae.rec_id in (select rec_id from ${this.rel(within)})` : '');
     const rejectedCount = () => this.count(`select 1 from ${this.rel(rejected)}`);
     /** Rejects the tier's edges from `nodes` to records whose component (in `c`) is anchored. */
-    const cutFromAnchored = (tier: IdTypeSpec, nodes: string, c: Relation, anchorTypes: IdTypeSpec[]) =>
-      this.ctx.wh.execute(`insert into ${this.rel(rejected)} (rec_id, id_node, id_type)\n` +
-        `select e.rec_id, e.id_node, e.id_type from ${this.rel(edges)} e join ${this.rel(c)} c on c.rec_id = e.rec_id\n` +
-        `where e.id_type = ${this.lit(tier.name)} and ${accepted('e')} and e.id_node in (${nodes}) and c.comp in (${anchored(c, anchorTypes)})`);
+    const cutFromAnchored = async (tier: IdTypeSpec, nodes: string, c: Relation, anchorTypes: IdTypeSpec[], within?: Relation) => {
+      // Usually no identifier qualifies: finding that out first spares the scan for anchored components.
+      const cut = await this.create(this.work('cut_nodes'), nodes);
+      if ((await this.count(`select 1 from ${this.rel(cut)}`)) === 0) return;
+      // The few edges at stake, as a table of their own: joined to the components, it is the
+      // small side, and only the components of their records are checked for anchors.
+      const cutEdges = await this.create(this.work('cut_edges'),
+        `select e.rec_id, e.id_node, e.id_type, c.comp from ${this.rel(edges)} e join ${this.rel(c)} c on c.rec_id = e.rec_id\n` +
+        `where e.id_type = ${this.lit(tier.name)} and ${accepted('e')} and e.id_node in (select id_node from ${this.rel(cut)})`);
+      const scope = within ?? await this.create(this.work('cut_scope'),
+        `select c.rec_id from ${this.rel(c)} c where c.comp in (select comp from ${this.rel(cutEdges)})`);
+      await this.ctx.wh.execute(`insert into ${this.rel(rejected)} (rec_id, id_node, id_type)\n` +
+        `select x.rec_id, x.id_node, x.id_type from ${this.rel(cutEdges)} x where x.comp in (${anchored(c, anchorTypes, scope)})`);
+    };
+    /** No component of `comp` is over a limit (the last tier ended without violations). */
+    let clean = true;
 
     for (let k = 0; k < spec.idTypes.length; k++) {
       const tier = spec.idTypes[k];
@@ -237,19 +297,36 @@ export class IdentityPipeline {
       if (limited(before).length) {
         // Pre-check: an identifier whose records sit in components holding together too many
         // values of a resolved, limited type is detached from those anchored components.
+        // When no component is over a limit, only identifiers touching two or more of them can
+        // be, so the values of the others' components need not be counted.
+        const touch = await this.create(this.work('touch'),
+          `select id_node, comp from (select id_node, comp, count(*) over (partition by id_node) as touched from (\n` +
+          `  select distinct e.id_node, c.comp from ${this.rel(edges)} e join ${this.rel(comp)} c on c.rec_id = e.rec_id where e.id_type = ${this.lit(tier.name)}) as d) as t` +
+          (clean ? ' where touched > 1' : ''));
         await cutFromAnchored(tier,
-          `select t.id_node from (select distinct e.id_node, c.comp from ${this.rel(edges)} e join ${this.rel(comp)} c on c.rec_id = e.rec_id where e.id_type = ${this.lit(tier.name)}) t\n` +
-          `join (select distinct c.comp, e.id_type, e.id_node from ${this.rel(edges)} e join ${this.rel(comp)} c on c.rec_id = e.rec_id where e.id_type in (${typeList(limited(before))}) and ${accepted('e')}) cv on cv.comp = t.comp\n` +
+          `select t.id_node from ${this.rel(touch)} t\n` +
+          `join (select distinct c.comp, e.id_type, e.id_node from ${this.rel(edges)} e join ${this.rel(comp)} c on c.rec_id = e.rec_id\n` +
+          `  where e.id_type in (${typeList(limited(before))}) and ${accepted('e')} and c.comp in (select comp from ${this.rel(touch)})) cv on cv.comp = t.comp\n` +
           `group by t.id_node, cv.id_type having count(distinct cv.id_node) > ${limitCase('cv.id_type')}`,
           comp, limited(before));
       }
       if (!needsComponents) continue;
+      /**
+       * Records of the components that violated a limit in the previous round. Later rounds only
+       * remove edges, so components only split: a component can violate only if it lies within
+       * one that did, and the checks need not look at any other record.
+       */
+      let suspects: Relation | undefined;
       for (let round = 0; ; round++) {
+        // Rejections only ever touch the current tier's edges, so the tiers already in `comp` enter
+        // contracted: one edge from each record to its component's label, which is a record too.
+        const pending = spec.idTypes.slice(folded, k + 1);
         const ccEdges = await this.create(this.work('cc_edges'),
-          `select rec_id as a, id_node as b from ${this.rel(edges)} e where e.id_type in (${typeList(upTo)}) and ${accepted('e')}`);
+          `select rec_id as a, comp as b from ${this.rel(comp)} where comp <> rec_id\nunion all\n` +
+          `select rec_id as a, id_node as b from ${this.rel(edges)} e where e.id_type in (${typeList(pending)}) and ${accepted('e')}`);
         const labels = this.work('labels');
         await this.ctx.wh.execute(this.d.drop(labels, 'table'));
-        const ccStats: ComponentStats = await engine.run(this.ctx.wh, ccEdges, labels);
+        const ccStats: ComponentStats = await engine.run(this.ctx.wh, ccEdges, labels, { below: firstIdNode, changedOnly: true });
         if (!this.created.some((c) => c.name === labels.name)) this.created.push(labels);
         stats.component_runs++;
         stats.rounds += ccStats.rounds;
@@ -258,32 +335,41 @@ export class IdentityPipeline {
           `select r.rec_id, coalesce(l.comp, r.rec_id) as comp from ${this.rel(records)} r left join ${this.rel(labels)} l on l.node = r.rec_id`);
         if (limitedSoFar.length === 0) {
           comp = await this.swapScratch(next, comp);
+          folded = k + 1;
           break;
         }
         const violations = this.work('violations');
         await this.create(violations,
           `select c.comp, e.id_type from ${this.rel(edges)} e join ${this.rel(next)} c on c.rec_id = e.rec_id\n` +
-          `where e.id_type in (${typeList(limitedSoFar)}) and ${accepted('e')}\n` +
+          `where e.id_type in (${typeList(limitedSoFar)}) and ${accepted('e')}${suspects ? ` and e.rec_id in (select rec_id from ${this.rel(suspects)})` : ''}\n` +
           `group by c.comp, e.id_type having count(distinct e.id_node) > ${limitCase('e.id_type')}`);
         const violating = await this.count(`select 1 from ${this.rel(violations)}`);
         if (violating === 0 || round >= LIMIT_ROUNDS) {
           stats.unresolved_limit_violations += violating;
+          clean = violating === 0;
           comp = await this.swapScratch(next, comp);
+          folded = k + 1;
           break;
         }
         const cutBefore = await rejectedCount();
-        // The tier's identifiers that joined several earlier components into a violating one.
+        const inViolation = await this.create(this.work('suspects'),
+          `select n.rec_id from ${this.rel(next)} n where n.comp in (select comp from ${this.rel(violations)})`);
+        suspects = inViolation;
+        // The tier's identifiers that joined several earlier components into a violating one. An
+        // identifier's accepted edges all lie in one component of `next`, so filtering the edges
+        // by the records of violating components before grouping keeps exactly their
+        // identifiers; their earlier components lie within those components too.
         const bridges = (minAnchored: number) =>
           `select b.id_node from (\n` +
-          `  select e.id_node, count(distinct p.comp) as touched, count(distinct case when p.comp in (${anchored(comp, limited(before))}) then p.comp end) as anchors, max(n.comp) as comp\n` +
-          `  from ${this.rel(edges)} e join ${this.rel(comp)} p on p.rec_id = e.rec_id join ${this.rel(next)} n on n.rec_id = e.rec_id\n` +
-          `  where e.id_type = ${this.lit(tier.name)} and ${accepted('e')} group by e.id_node) b\n` +
-          `where b.touched > 1 and b.anchors >= ${minAnchored} and b.comp in (select comp from ${this.rel(violations)})`;
+          `  select e.id_node, count(distinct p.comp) as touched, count(distinct case when p.comp in (${anchored(comp, limited(before), inViolation)}) then p.comp end) as anchors\n` +
+          `  from ${this.rel(edges)} e join ${this.rel(comp)} p on p.rec_id = e.rec_id\n` +
+          `  where e.id_type = ${this.lit(tier.name)} and ${accepted('e')} and e.rec_id in (select rec_id from ${this.rel(inViolation)}) group by e.id_node) b\n` +
+          `where b.touched > 1 and b.anchors >= ${minAnchored}`;
         if (limited(before).length) {
           // First the identifiers that touch two anchored components themselves, then, for
           // violations made by a chain of them, every bridge into an anchored component.
-          await cutFromAnchored(tier, bridges(2), comp, limited(before));
-          if ((await rejectedCount()) === cutBefore) await cutFromAnchored(tier, bridges(1), comp, limited(before));
+          await cutFromAnchored(tier, bridges(2), comp, limited(before), inViolation);
+          if ((await rejectedCount()) === cutBefore) await cutFromAnchored(tier, bridges(1), comp, limited(before), inViolation);
         }
         if ((await rejectedCount()) === cutBefore && tier.limit !== undefined) {
           // The excess values of the tier's own type: keep the `limit` values with the most
@@ -299,7 +385,9 @@ export class IdentityPipeline {
         }
         if ((await rejectedCount()) === cutBefore) {
           stats.unresolved_limit_violations += violating;
+          clean = false;
           comp = await this.swapScratch(next, comp);
+          folded = k + 1;
           break;
         }
       }
