@@ -257,6 +257,8 @@ export async function collectStatements(compiled: CompiledProject): Promise<Coll
     node.identity = { ...ident, spec: { ...ident.spec, engine: 'sql' } } satisfies IdentityNodeSpec;
   }
   const violationsSeen = new Set<string>();
+  const nonEmptySeen = new Set<string>();
+  let planStreamed = false;
   const second = new RecordingWarehouse(d, {
     columns: () => columns,
     relations: (schema) => all.filter((r) => r.schema === schema),
@@ -269,13 +271,21 @@ export async function collectStatements(compiled: CompiledProject): Promise<Coll
         violationsSeen.add(sql);
         return [{ n: 1 }];
       }
+      // Something to cut and a stale cache entry, so those statements are recorded too.
+      const nonEmpty = /^select count\(\*\) as n from \(select 1 from (\S*__cdp_(?:cut_nodes|stale)\S*)\) as t$/i.exec(sql);
+      if (nonEmpty) {
+        nonEmptySeen.add(nonEmpty[1]!.toLowerCase().includes('stale') ? 'stale' : 'cut_nodes');
+        return [{ n: 1 }];
+      }
       // The plan holds one change that needs no request and one that does.
       if (/group by change, op$/.test(sql)) return [{ change: 'remove', op: 'skip', n: 1 }, { change: 'add', op: 'add', n: 1 }];
       return undefined;
     },
-    streamRows: (sql) => (/ from \S+ where op <> 'skip' order by key$/.test(sql)
-      ? [{ key: 'k1', change: 'add', op: 'add', row_hash: 'h1', fields: '{"email":"a@example.com"}' } satisfies Row]
-      : []),
+    streamRows: (sql) => {
+      if (!/^select seq, key, change, op, fields from \S+ where op <> 'skip'$/.test(sql)) return [];
+      planStreamed = true;
+      return [{ seq: 1, key: 'k1', change: 'add', op: 'add', fields: '{"email":"a@example.com"}' } satisfies Row];
+    },
   });
   try {
     await buildAll(compiled, second, 'rebuild');
@@ -285,6 +295,7 @@ export async function collectStatements(compiled: CompiledProject): Promise<Coll
   // The canned answers follow the SQL text of src/identity/pipeline.ts; if it changes, say so
   // rather than silently checking less.
   if (originals.size && violationsSeen.size === 0) throw new Error('the rebuild never reached the identity limit checks: update the canned answers in tests/dialect/statements.ts');
+  if (originals.size && nonEmptySeen.size < 2) throw new Error(`the rebuild never reached the identity ${nonEmptySeen.has('stale') ? 'limit cut' : 'cache update'}: update the canned answers in tests/dialect/statements.ts (${d.name}: ${[...nonEmptySeen]})`);
   if (!cacheReads.every((read) => second.statements.some((s) => s.sql.includes(read)))) throw new Error('the rebuild did not reuse the identity normalisation cache: update cacheSpecHash in tests/dialect/statements.ts');
 
   // Syncs, after the rebuild: a plain run, a full resync and a dry run each.
@@ -296,6 +307,7 @@ export async function collectStatements(compiled: CompiledProject): Promise<Coll
     }
   }
   if (syncs.length === 0) throw new Error('the demo project has no syncs: nothing exercises src/sync');
+  if (!planStreamed) throw new Error('no sync streamed its plan, so delivery and commit SQL went unchecked: update streamRows in tests/dialect/statements.ts');
   recorded.push(...second.statements);
 
   const out = new Map<string, CollectedStatement>();
