@@ -239,21 +239,12 @@ describe('BigQuery adapter against the local endpoint', () => {
     expect(rows).toStrictEqual(ids.map(expectedRow));
   }, 60_000);
 
-  it('bulk loads nothing when a value does not fit its column, and accepts a subset of columns', async () => {
-    const cols: ColumnSpec[] = [{ name: 'a', type: 'integer' }, { name: 'b', type: 'text' }];
-    await wh.execute(d.createTable(rel('load_bad'), cols));
-    async function* rows(): AsyncIterable<unknown[][]> {
-      yield [[1, 'ok'], [2, 'ok']];
-      yield [['not a number', 'bad']];
-    }
-    await expect(wh.bulkLoad(rel('load_bad'), cols, rows())).rejects.toThrow(/Cannot load "not a number" into column "a" \(integer\).*row 3/);
-    expect(await wh.query(`SELECT count(*) AS c FROM ${t('load_bad')}`)).toEqual([{ c: 0 }]);
+  // Rejected values and column subsets are in the conformance suite; this is BigQuery's own error mapping.
+  it('names a missing table when a load job targets one', async () => {
     async function* onlyB(): AsyncIterable<unknown[][]> {
       yield [['only b']];
     }
-    expect(await wh.bulkLoad(rel('load_bad'), [{ name: 'b', type: 'text' }], onlyB())).toBe(1);
-    expect(await wh.query(`SELECT a, b FROM ${t('load_bad')}`)).toEqual([{ a: null, b: 'only b' }]);
-    await expect(wh.bulkLoad(rel('no_such_table'), cols, onlyB())).rejects.toThrow(/the table does not exist/);
+    await expect(wh.bulkLoad(rel('no_such_table'), [{ name: 'b', type: 'text' }], onlyB())).rejects.toThrow(/the table does not exist/);
   });
 
   it('runs DML transactions atomically and sends nothing when the callback throws', async () => {
