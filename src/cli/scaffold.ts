@@ -74,6 +74,12 @@ group by c.customer_id, c.email
 `,
   'macros/README.md': () => `Put Handlebars partials here as *.sql (use them as {{> file_name}})
 and helper modules as *.js or *.ts (each exported function becomes a helper).
+
+Where warehouses spell SQL differently, give a macro a per-warehouse form: a helper exported
+as bigquery__my_macro, or a partial bigquery__my_macro.sql, replaces my_macro when the target
+is BigQuery (prefixes: duckdb__, postgres__, bigquery__, snowflake__). The built-in helpers
+{{regexp_replace "expr" "pattern" "replacement"}} and {{timestamp_minus "expr" 30 "day"}}
+already write each warehouse's own syntax.
 `,
   'syncs/.gitkeep': () => '',
   '.gitignore': () => `.cdp/\ntarget/\n`,
