@@ -35,6 +35,16 @@ describe.each(['duckdb', 'postgres'] as const)('rowHash on %s', (type) => {
     expect(new Set(values.slice(0, cases.length)).size).toBe(cases.length);
     expect(values[cases.length]).toBe(values[0]);
   });
+
+  it('tells apart values whose payloads differ even where the native hash collides', async () => {
+    const d = wh.dialect;
+    // A NULL list, an empty list and [NULL]; 0, false and 0.0 (each as its own column type).
+    const cases = type === 'duckdb'
+      ? ['CAST(NULL AS INTEGER[])', 'CAST([] AS INTEGER[])', '[CAST(NULL AS INTEGER)]', '0', 'false', '0.0']
+      : ['CAST(NULL AS INTEGER[])', "CAST('{}' AS INTEGER[])", 'ARRAY[CAST(NULL AS INTEGER)]', '0', 'false', '0.0'];
+    const values = await Promise.all(cases.map(async (c) => String((await wh.query<{ v: unknown }>(`SELECT ${d.rowHash([c])} AS v`))[0]!.v)));
+    expect(new Set(values).size).toBe(cases.length);
+  });
 });
 
 describe('seq ranges', () => {

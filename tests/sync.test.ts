@@ -163,6 +163,38 @@ describe.each([duckdbTarget(), postgresTarget()])('sync engine on $name', (targe
     expectState(server, rows);
     expect((await sync(dir)).result).toMatchObject({ status: 'success', plan: { total: 0 }, requests: 0 });
   });
+
+  it('re-sends a change or removal that arrived unconfirmed when the source goes back to the old value', async () => {
+    const steady = people(40);
+    writeFiles(dir, { 'seeds/members.csv': members(steady) });
+    await build(dir);
+    expect((await sync(dir)).error).toBeUndefined();
+    expectState(server, steady);
+
+    // A removal the destination applied while the run died (401 after applying: fatal).
+    writeFiles(dir, { 'seeds/members.csv': members(steady.filter(([id]) => id !== 5)) });
+    await build(dir);
+    server.inject({ kind: 'apply_then_status', status: 401, times: 1 });
+    expect((await sync(dir)).error).toBeDefined();
+    expect(server.state.has('5')).toBe(false);
+    // Member 5 is back, unchanged: the destination must get it again.
+    writeFiles(dir, { 'seeds/members.csv': members(steady) });
+    await build(dir);
+    expect((await sync(dir)).error).toBeUndefined();
+    expectState(server, steady);
+
+    // The same for a change that is then reverted.
+    writeFiles(dir, { 'seeds/members.csv': members(steady.map(([id, e, n]): [number, string, string] => [id, id === 6 ? 'changed6@acme.io' : e, n])) });
+    await build(dir);
+    server.inject({ kind: 'apply_then_status', status: 401, times: 1 });
+    expect((await sync(dir)).error).toBeDefined();
+    expect(server.state.get('6')).toEqual({ email: 'changed6@acme.io', name: 'User 6' });
+    writeFiles(dir, { 'seeds/members.csv': members(steady) });
+    await build(dir);
+    expect((await sync(dir)).error).toBeUndefined();
+    expectState(server, steady);
+    expect((await sync(dir)).result).toMatchObject({ status: 'success', plan: { total: 0 }, requests: 0 });
+  });
 });
 
 describe('sync failures that stop a run', () => {

@@ -12,9 +12,9 @@
  * Rows in flight: the plan table is written before anything is sent and dropped only when the
  * run ends, so after a crash it still names every row that may have been sent. The next run
  * first moves its rows into the pending table (recoverPlan), where the plan counts them as
- * delivered with an unknown hash: sent again if still in the source, removed if not. Rows the
- * crashed run had confirmed are harmless there: a key with a snapshot row ignores its pending
- * mark, and a removal sent twice is idempotent.
+ * delivered with an unknown hash: sent again if still in the source, removed if not, whether
+ * or not the key has a snapshot row (the crashed run may have changed or removed it at the
+ * destination). Rows it had confirmed are only sent once more; every operation is idempotent.
  */
 import type { ColumnSpec, Warehouse } from '../warehouse/types.js';
 import type { SyncTables } from './state.js';
@@ -95,7 +95,9 @@ export class Committer {
   async finish(resolved: boolean, sent: [number, number][]): Promise<void> {
     const r = this.rel;
     await this.wh.execute(this.d.drop(this.confirmTable, 'table'));
-    const mark = resolved ? `DELETE FROM ${r.pending} WHERE 1 = 1`
+    // Marks go once every row has an outcome, except for keys rejected this run: the rejected
+    // send may have followed a delivery that did arrive, so the mark must outlive it.
+    const mark = resolved ? `DELETE FROM ${r.pending} WHERE key NOT IN (SELECT j.key FROM ${r.rejections} j WHERE j.sync = ${this.d.quoteString(this.sync)} AND j.key IS NOT NULL)`
       // Too many ranges to name: marking all the plan's rows is more than needed, but harmless.
       : sent.length > MAX_RANGES ? markPendingSql(r.pending, r.plan, '')
       : sent.length ? markPendingSql(r.pending, r.plan, ` AND ${rangeSql(sent)}`) : undefined;

@@ -165,17 +165,25 @@ class Delivery {
     };
     // No ORDER BY: a sort would hold the whole plan. In table order, batches are seq ranges.
     const stream = toSend ? this.wh.stream<PlanRow & Record<string, unknown>>(`select seq, key, change, op, fields from ${d.relation(this.t.plan)} where op <> 'skip'`, [], caps.batchSize) : [];
-    for await (const rows of stream) {
-      for (const row of rows) {
-        buffer.push(row);
-        if (buffer.size === caps.batchSize) {
-          dispatch(buffer);
-          buffer = new PlannedBatch();
+    let readError: unknown;
+    try {
+      for await (const rows of stream) {
+        for (const row of rows) {
+          buffer.push(row);
+          if (buffer.size === caps.batchSize) {
+            dispatch(buffer);
+            buffer = new PlannedBatch();
+          }
         }
+        // Bounded memory: read further only when no batch waits for a free slot.
+        await queue.onSizeLessThan(1);
+        if (this.stopped.signal.aborted) break;
       }
-      // Bounded memory: read further only when no batch waits for a free slot.
-      await queue.onSizeLessThan(1);
-      if (this.stopped.signal.aborted) break;
+    } catch (err) {
+      // Reading the plan failed: send nothing more, but let the batches in flight finish and
+      // commit against this run's plan before the error leaves run() and the lock is released.
+      readError = err;
+      this.stopped.abort();
     }
     if (buffer.size && !this.stopped.signal.aborted) dispatch(buffer);
     await queue.onIdle();
@@ -187,6 +195,7 @@ class Delivery {
     }
     const resolved = !this.fatal && !this.stopped.signal.aborted;
     await committer.finish(resolved, mergeRanges(this.sentRanges));
+    if (readError) throw readError;
 
     const c = this.counts;
     const status: SyncRunResult['status'] = this.fatal ? 'failed' : this.opts.stop?.aborted ? 'interrupted' : c.rejected ? 'partial' : 'success';
@@ -214,7 +223,8 @@ class Delivery {
     const indexOf = (key: string) => (keyIndex ??= new Map(batch.ops.map((o, i) => [o.key, i]))).get(key);
     let todo = Array.from({ length: n }, (_, i) => i);
     for (let attempt = 1; todo.length; attempt++) {
-      if (this.fatal) return;
+      // Stop sending; rows confirmed by earlier attempts are still committed below.
+      if (this.fatal) break;
       // Rows the destination named as not ok; the others are ok.
       const verdicts = new Map<number, RowOutcome>();
       let waitMs: number | undefined;
@@ -232,7 +242,7 @@ class Delivery {
         if (!(err instanceof RetryableBatchError)) {
           // Auth, configuration or a bug in a connector: stop sending; confirmed rows stay committed.
           this.stopOn(err);
-          return;
+          break;
         }
         for (const i of todo) verdicts.set(i, { key: batch.ops[i].key, status: 'retry', reason: err.message });
         waitMs = err.retryAfterMs;

@@ -69,8 +69,10 @@ export async function buildPlan(wh: Warehouse, sync: ResolvedSync, t: SyncTables
   const pendingOnly =
     `select p.key, max(p.fields) as fields from ${d.relation(t.pending)} p\n` +
     `  where not exists (select 1 from ${snapshot} s where s.key = p.key) group by p.key`;
+  // A key with a snapshot row and a pending mark may have been changed or removed at the
+  // destination by the run that died: its hash is unknown too, so it is sent again.
   const known =
-    `select key, row_hash, 0 as from_pending from ${snapshot}\n` +
+    `select s.key, case when exists (select 1 from ${d.relation(t.pending)} p where p.key = s.key) then null else s.row_hash end as row_hash, 0 as from_pending from ${snapshot} s\n` +
     `  union all select key, cast(null as ${d.typeName('bigint')}), 1 from pending_only`;
   // A full resync compares against an empty snapshot for adds and changes, but still removes
   // what was delivered before and is gone now.

@@ -11,7 +11,9 @@ export type Fault =
   | { kind: 'reset'; times: number }
   | { kind: 'delay'; ms: number; times: number }
   | { kind: 'reject'; keys: string[]; reason: string; times: number }
-  | { kind: 'retry_rows'; keys: string[]; times: number };
+  | { kind: 'retry_rows'; keys: string[]; times: number }
+  /** Applies the batch, then answers with `status`: the sender never learns that it arrived. */
+  | { kind: 'apply_then_status'; status: number; times: number };
 
 export interface WebhookServer {
   url: string;
@@ -92,6 +94,11 @@ export async function startWebhookServer(opts: { secret?: string; maxBatch?: num
         else state.delete(op.key);
       }
       requests.push({ batchId, size: body.operations.length });
+      const lost = take('apply_then_status');
+      if (lost) {
+        res.writeHead(lost.status, { 'content-type': 'text/plain' });
+        return res.end('applied, but answered with an error');
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ results }));
     });

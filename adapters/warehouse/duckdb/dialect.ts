@@ -27,7 +27,11 @@ export class DuckDbDialect extends AnsiDialect {
 
   /** hash() is a UBIGINT; dropping its lowest bit makes it fit a BIGINT. */
   rowHash(exprs: string[]): string {
-    return `CAST(hash(${exprs.join(', ')}) >> 1 AS BIGINT)`;
+    // hash() of a value's own type collides where the payload differs: a NULL list, [] and
+    // [NULL] hash alike, as do 0, false and 0.0. Text is what the payload is made of, plus a
+    // NULL flag, since hash() of a NULL and of some text may meet.
+    const parts = exprs.flatMap((e) => [`CAST(${e} AS VARCHAR)`, `(${e}) IS NULL`]);
+    return `CAST(hash(${parts.join(', ')}) >> 1 AS BIGINT)`;
   }
 
   regexpMatches(expr: string, pattern: string): string {
