@@ -187,6 +187,21 @@ describe.each([duckdbTarget(), postgresTarget()])('identity graph on $name', (ta
     expect(await withWarehouse(dir, (wh) => partition(wh))).toEqual(after.partition);
   });
 
+  it('rebuilds the normalisation cache when blocklist_defaults changes', async () => {
+    const spec = 'models/identity/person.identity.yml';
+    const testEmail = () => withWarehouse(dir, async (wh) => (await wh.query<{ reason: string }>(
+      "select distinct reason from analytics.person_rejected_edges where id_value = 'test@test.com'")).map((r) => r.reason));
+    writeFiles(dir, { [spec]: SPEC('local').replace('engine: local\n', 'engine: local\nblocklist_defaults: false\n') });
+    const off = await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'] });
+    expect(off.summary.results[0].details).toMatchObject({ reprocessed_records: 17 });
+    // test@test.com is no longer blocked; c4 and c5 (customer ids C and D) now meet the limit.
+    expect(await testEmail()).toEqual(['limit']);
+    writeFiles(dir, { [spec]: SPEC('local') });
+    const on = await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'] });
+    expect(on.summary.results[0].details).toMatchObject({ reprocessed_records: 17 });
+    expect(await testEmail()).toEqual(['blocklist']);
+  });
+
   it('gives the same partition with the sql engine', async () => {
     const local = await withWarehouse(dir, (wh) => partition(wh));
     writeFiles(dir, { 'models/identity/person.identity.yml': SPEC('sql') });

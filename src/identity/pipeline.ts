@@ -63,6 +63,14 @@ const LIMIT_ROUNDS = 10;
 /** Above this many edges, `engine: auto` keeps the work in the warehouse. */
 export const AUTO_LOCAL_MAX_EDGES = 50_000_000;
 
+/**
+ * What the normalisation cache depends on besides the records: a cache saved under another
+ * hash is rebuilt. Bump `v` when a normaliser or the default blocklist changes.
+ */
+export function cacheSpecHash(spec: IdentitySpec, sources: ResolvedSource[]): string {
+  return createHash('sha256').update(JSON.stringify({ types: spec.idTypes, sources: sources.map((s) => [s.name, s.ids]), defaults: spec.blocklistDefaults, v: 1 })).digest('hex');
+}
+
 export class IdentityPipeline {
   readonly d: Dialect;
   private readonly created: Relation[] = [];
@@ -129,7 +137,7 @@ export class IdentityPipeline {
       `select ${this.lit(s.name)} as source, ${this.d.cast(this.q(s.key), 'text')} as record_key, ` +
       `${this.d.sha256(this.d.jsonObject(Object.values(s.ids).sort().map((c): [string, string] => [c, this.d.cast(this.q(c), 'text')])))} as rec_hash from ${this.rel(s.relation)}`).join('\nunion all\n');
     const cache = this.cacheTables();
-    const specHash = createHash('sha256').update(JSON.stringify({ types: spec.idTypes, sources: sources.map((s) => [s.name, s.ids]), v: 1 })).digest('hex');
+    const specHash = cacheSpecHash(spec, sources);
     const useCache = !this.ctx.fullRefresh && (await this.cacheMatches(specHash));
     // Without the cache, the hashes go straight into it: nothing compares them in this run.
     const hashes = useCache ? await this.create(this.work('rec_hash'), hashSelect) : undefined;
@@ -206,8 +214,11 @@ export class IdentityPipeline {
     const wh = this.ctx.wh;
     await ensureSchema(wh, this.stateSchema);
     for (const r of [c.meta, c.hashes, c.norm]) await wh.execute(this.d.drop(r, 'table'));
-    await wh.execute(this.d.createTableAs(c.norm, perType));
+    // Hashes first: a record that changes while this runs then has a stored hash older than its
+    // cached identifiers, and the next run normalises it again (the other order would pair a
+    // new hash with old identifiers for good).
     await wh.execute(this.d.createTableAs(c.hashes, hashSelect));
+    await wh.execute(this.d.createTableAs(c.norm, perType));
     await wh.execute(this.d.createTableAs(c.meta, `select ${this.lit(specHash)} as spec_hash`));
     return c.norm;
   }
@@ -222,8 +233,8 @@ export class IdentityPipeline {
     if ((await this.count(`select 1 from ${this.rel(stale)}`)) === 0) return c.norm;
     await wh.execute(this.d.drop(c.meta, 'table'));
     const isStale = `exists (select 1 from ${this.rel(stale)} x where x.source = t.source and x.record_key = t.record_key)`;
-    await wh.execute(`delete from ${this.rel(c.norm)} as t where ${isStale}`);
-    await wh.execute(`delete from ${this.rel(c.hashes)} as t where ${isStale}`);
+    await wh.execute(`delete from ${this.rel(c.norm)} t where ${isStale}`);
+    await wh.execute(`delete from ${this.rel(c.hashes)} t where ${isStale}`);
     await wh.execute(`insert into ${this.rel(c.norm)} (source, record_key, id_type, column_name, raw_value, id_value, reason)\n${perType}`);
     await wh.execute(`insert into ${this.rel(c.hashes)} (source, record_key, rec_hash)\n` +
       `select h.source, h.record_key, h.rec_hash from ${this.rel(hashes)} h where exists (select 1 from ${this.rel(changed)} x where x.source = h.source and x.record_key = h.record_key)`);

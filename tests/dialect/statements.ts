@@ -5,7 +5,7 @@
  * rebuild where everything exists, which takes the incremental, cache and previous-run paths).
  * Also the compiled SQL kept as reviewed golden files.
  */
-import { createHash } from 'node:crypto';
+import { cacheSpecHash as pipelineCacheSpecHash } from '../../src/identity/pipeline.js';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -190,7 +190,7 @@ function builtRelations(compiled: CompiledProject): RelationInfo[] {
 
 /** The identity cache's spec hash, as src/identity/pipeline.ts computes it: lets the rebuild take the cache path. */
 function cacheSpecHash(ident: IdentityNodeSpec): string {
-  return createHash('sha256').update(JSON.stringify({ types: ident.spec.idTypes, sources: ident.sources.map((s) => [s.name, s.ids]), v: 1 })).digest('hex');
+  return pipelineCacheSpecHash(ident.spec, ident.sources);
 }
 
 function nodesToRun(compiled: CompiledProject): GraphNode[] {
