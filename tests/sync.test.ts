@@ -195,6 +195,20 @@ describe.each([duckdbTarget(), postgresTarget()])('sync engine on $name', (targe
     expectState(server, steady);
     expect((await sync(dir)).result).toMatchObject({ status: 'success', plan: { total: 0 }, requests: 0 });
   });
+
+  it('completes a state upgrade stopped between dropping the old snapshot and renaming the new one', async () => {
+    const steady = people(40);
+    // Where DDL is not transactional (BigQuery, Snowflake) a crash can leave only the copy.
+    await query(dir, 'alter table cdp_state.sync_to_hook_snapshot rename to sync_to_hook_snapshot_next');
+    const rows = steady.filter(([id]) => id !== 3);
+    writeFiles(dir, { 'seeds/members.csv': members(rows) });
+    await build(dir);
+    const run = await sync(dir);
+    expect(run.error).toBeUndefined();
+    expect(run.result).toMatchObject({ status: 'success', added: 0, removed: 1 });
+    expectState(server, rows);
+    expect(await query(dir, "select count(*) as n from information_schema.tables where table_name = 'sync_to_hook_snapshot_next'")).toEqual([{ n: 0 }]);
+  });
 });
 
 describe('sync failures that stop a run', () => {

@@ -16,7 +16,7 @@ import { acquireLock, releaseLock } from './lock.js';
 import { PlannedBatch, type PlanRow } from './operation.js';
 import { assertSourceKeys, buildPlan, type PlanCounts } from './plan.js';
 import type { ResolvedSync } from './spec.js';
-import { ensureSyncTables, syncTables, type SyncTables } from './state.js';
+import { ensureSyncTables, snapshotHasOldShape, syncTables, upgradeSnapshot, type SyncTables } from './state.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface SyncRunOptions {
@@ -50,13 +50,22 @@ const MAX_BACKOFF_MS = 30_000;
 export async function runSync(wh: Warehouse, sync: ResolvedSync, destination: Destination, stateSchema: string, opts: SyncRunOptions = {}): Promise<SyncRunResult> {
   const t = syncTables(stateSchema, sync.spec.name);
   const runId = randomUUID();
-  const upgraded = await ensureSyncTables(wh, t);
+  await ensureSyncTables(wh, t);
   await assertSourceKeys(wh, sync);
-  if (opts.dryRun) return dryRun(wh, sync, t, runId, Boolean(opts.fullResync));
+  if (opts.dryRun) {
+    if (await snapshotHasOldShape(wh, t)) {
+      throw new CdpError(`sync "${sync.spec.name}" has state from an older cdp version; a dry run cannot plan against it`, {
+        hint: `run \`cdp sync run ${sync.spec.name}\` once: it converts the state and sends every row still in the source again`,
+      });
+    }
+    return dryRun(wh, sync, t, runId, Boolean(opts.fullResync));
+  }
 
   await acquireLock(wh, t, sync.spec.name, runId);
   const d = wh.dialect;
   try {
+    // Under the lock: no other run commits to the snapshot while it is copied.
+    const upgraded = await upgradeSnapshot(wh, t);
     await wh.execute(
       `INSERT INTO ${d.relation(t.runs)} (sync, run_id, started_at, status, full_resync) VALUES ($1, $2, ${d.currentTimestamp()}, 'running', $3)`,
       [sync.spec.name, runId, Boolean(opts.fullResync)],

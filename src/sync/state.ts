@@ -2,7 +2,7 @@
  * The sync engine's tables, all in the warehouse's state schema: the warehouse is the
  * source of truth and the process keeps nothing a crash could lose.
  */
-import { ensureSchema } from '../materializations/swap.js';
+import { ensureSchema, existingKind } from '../materializations/swap.js';
 import type { Relation, Warehouse } from '../warehouse/types.js';
 
 export interface SyncTables {
@@ -37,12 +37,8 @@ export function syncTables(stateSchema: string, sync: string): SyncTables {
   };
 }
 
-/**
- * Creates whatever is missing. Column types come from the dialect; DDL is idempotent.
- * Returns true when the snapshot had the shape of an older version and was converted: its
- * hashes are then unknown, so every row still in the source is sent again once.
- */
-export async function ensureSyncTables(wh: Warehouse, t: SyncTables): Promise<boolean> {
+/** Creates whatever is missing. Column types come from the dialect; DDL is idempotent. */
+export async function ensureSyncTables(wh: Warehouse, t: SyncTables): Promise<void> {
   const d = wh.dialect;
   const text = d.typeName('text');
   const ts = d.typeName('timestamp');
@@ -51,14 +47,13 @@ export async function ensureSyncTables(wh: Warehouse, t: SyncTables): Promise<bo
   const create = (rel: Relation, cols: string) => wh.execute(`CREATE TABLE IF NOT EXISTS ${d.relation(rel)} (${cols})`);
   // Where keys are only declarations (BigQuery, Snowflake) they are left out: see lock.ts.
   const pk = d.capabilities.enforcedPrimaryKeys ? ' PRIMARY KEY' : '';
-  const migrated = await upgradeSnapshot(wh, t, snapshotColumns(wh));
+  await finishInterruptedUpgrade(wh, t);
   await create(t.snapshot, snapshotColumns(wh));
   await create(t.pending, `key ${text}, fields ${text}`);
   await create(t.runs, `sync ${text}, run_id ${text}, started_at ${ts}, finished_at ${ts}, status ${text}, full_resync boolean, planned ${big}, added ${big}, changed ${big}, removed ${big}, skipped ${big}, rejected ${big}, retried ${big}, requests ${big}, message ${text}`);
   await create(t.rejections, `sync ${text}, key ${text}, op ${text}, reason ${text}, attempts ${big}, first_seen ${ts}, last_seen ${ts}`);
   await create(t.changelog, `sync ${text}, run_id ${text}, key ${text}, op ${text}, sent_at ${ts}`);
   await create(t.locks, `sync ${text}${pk}, run_id ${text}, pid ${big}, host ${text}, acquired_at ${ts}`);
-  return migrated;
 }
 
 /**
@@ -76,11 +71,24 @@ function snapshotColumns(wh: Warehouse): string {
  * Before 64-bit row hashes, `row_hash` held hex SHA-256 text. Such a snapshot is copied into the
  * current shape with unknown hashes: what was delivered (and its fields, for removals) is kept.
  */
-async function upgradeSnapshot(wh: Warehouse, t: SyncTables, columns: string): Promise<boolean> {
-  const d = wh.dialect;
+export async function snapshotHasOldShape(wh: Warehouse, t: SyncTables): Promise<boolean> {
   const hashColumn = (await wh.columns(t.snapshot)).find((c) => c.name === 'row_hash');
-  if (!hashColumn || !/char|text|string/i.test(hashColumn.dataType)) return false;
-  const next: Relation = { schema: t.snapshot.schema, name: `${t.snapshot.name}_next` };
+  return Boolean(hashColumn && /char|text|string/i.test(hashColumn.dataType));
+}
+
+const upgradeTable = (t: SyncTables): Relation => ({ schema: t.snapshot.schema, name: `${t.snapshot.name}_next` });
+
+/**
+ * Converts an old-shape snapshot; call it holding the sync's lock. Returns true when it did: its
+ * hashes are then unknown, so every row still in the source is sent again once. Where DDL is
+ * not transactional a crash can stop it between dropping the old table and renaming the new
+ * one; finishInterruptedUpgrade then completes it before anything else reads the snapshot.
+ */
+export async function upgradeSnapshot(wh: Warehouse, t: SyncTables): Promise<boolean> {
+  const d = wh.dialect;
+  if (!(await snapshotHasOldShape(wh, t))) return false;
+  const columns = snapshotColumns(wh);
+  const next = upgradeTable(t);
   const steps = [
     d.drop(next, 'table'),
     `CREATE TABLE ${d.relation(next)} (${columns})`,
@@ -96,4 +104,12 @@ async function upgradeSnapshot(wh: Warehouse, t: SyncTables, columns: string): P
     for (const sql of steps) await wh.execute(sql);
   }
   return true;
+}
+
+/** A copy left by an upgrade that stopped: complete when the old table is gone, else start over. */
+async function finishInterruptedUpgrade(wh: Warehouse, t: SyncTables): Promise<void> {
+  const next = upgradeTable(t);
+  if (!(await existingKind(wh, next))) return;
+  if (await existingKind(wh, t.snapshot)) await wh.execute(wh.dialect.drop(next, 'table'));
+  else await wh.execute(wh.dialect.rename(next, 'table', t.snapshot.name));
 }
