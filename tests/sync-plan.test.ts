@@ -36,6 +36,19 @@ describe.each(['duckdb', 'postgres'] as const)('rowHash on %s', (type) => {
     expect(values[cases.length]).toBe(values[0]);
   });
 
+  it('builds fields JSON that parses even with NaN and infinite doubles', async () => {
+    const d = wh.dialect;
+    const nan = d.cast(d.quoteString('NaN'), 'double');
+    const inf = d.cast(d.quoteString('-Infinity'), 'double');
+    const [row] = await wh.query<{ j: string }>(`SELECT ${d.jsonObject([['a', nan], ['b', inf], ['c', d.quoteString('x":NaN,')], ['d', '1.5']])} AS j`);
+    const parsed = JSON.parse(row!.j) as Record<string, unknown>;
+    // DuckDB gives null (as JSON.stringify does); PostgreSQL quotes them.
+    expect([null, 'NaN']).toContain(parsed.a);
+    expect([null, '-Infinity']).toContain(parsed.b);
+    expect(parsed.c).toBe('x":NaN,');
+    expect(parsed.d).toBe(1.5);
+  });
+
   it('tells apart values whose payloads differ even where the native hash collides', async () => {
     const d = wh.dialect;
     // A NULL list, an empty list and [NULL]; 0, false and 0.0 (each as its own column type).

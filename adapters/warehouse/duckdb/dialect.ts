@@ -42,6 +42,12 @@ export class DuckDbDialect extends AnsiDialect {
   }
 
   jsonObject(pairs: [string, string][]): string {
-    return `CAST(json_object(${pairs.map(([k, v]) => `${this.quoteString(k)}, ${v}`).join(', ')}) AS VARCHAR)`;
+    const json = `CAST(json_object(${pairs.map(([k, v]) => `${this.quoteString(k)}, ${v}`).join(', ')}) AS VARCHAR)`;
+    // DuckDB writes a non-finite double as a bare NaN or Infinity, which is not JSON (and its
+    // own json_valid accepts it): such a member becomes null, as in JSON.stringify. The pattern
+    // needs the key's closing quote before the colon, so text inside string values is left
+    // alone; the cheap position() test keeps the regex off ordinary rows.
+    return `CASE WHEN position('NaN' IN ${json}) > 0 OR position('Infinity' IN ${json}) > 0 ` +
+      `THEN regexp_replace(${json}, '([^\\\\]":)(-?Infinity|NaN)([,}])', '\\1null\\3', 'g') ELSE ${json} END`;
   }
 }
