@@ -241,7 +241,10 @@ class Delivery {
         await this.bucket?.take(this.stopped.signal);
         this.counts.requests++;
         const ops = todo.length === n ? batch.ops : todo.map((i) => batch.ops[i]);
-        const results = await this.dest.send(ops, { sync: this.sync.spec.name, runId: this.runId, batchId, signal: this.cancel.signal });
+        // A resend of the same rows keeps the batch id, so a receiver that honours idempotency
+        // keys answers it from its cache; a resend of some rows is a different request.
+        const requestId = todo.length === n ? batchId : `${batchId}.${attempt}`;
+        const results = await this.dest.send(ops, { sync: this.sync.spec.name, runId: this.runId, batchId: requestId, signal: this.cancel.signal });
         for (const r of results) {
           if (r.status === 'ok') continue;
           const i = indexOf(r.key);

@@ -1,6 +1,7 @@
 /**
  * A local receiver implementing the webhook contract (README, "Webhook contract"), with
- * fault injection. It validates every request and keeps the state the operations produce.
+ * fault injection. It validates every request, honours Idempotency-Key (a repeat with the same
+ * body gets the first answer) and keeps the state the operations produce.
  */
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
@@ -30,6 +31,7 @@ export async function startWebhookServer(opts: { secret?: string; maxBatch?: num
   const state = new Map<string, Record<string, unknown>>();
   const requests: { batchId: string; size: number }[] = [];
   const problems: string[] = [];
+  const answered = new Map<string, { raw: string; answer: string }>();
   const take = <K extends Fault['kind']>(kind: K): Extract<Fault, { kind: K }> | undefined => {
     const f = faults.find((x) => x.kind === kind && x.times > 0);
     if (f) f.times--;
@@ -61,6 +63,14 @@ export async function startWebhookServer(opts: { secret?: string; maxBatch?: num
       if (opts.secret) {
         const expected = `sha256=${createHmac('sha256', opts.secret).update(raw).digest('hex')}`;
         if (req.headers['x-cdp-signature'] !== expected) return fail(401, 'bad signature');
+      }
+      // Idempotency: a repeated key with the same body gets the first answer, without applying
+      // anything again; the same key with another body is the sender's mistake.
+      const seen = answered.get(batchId);
+      if (seen) {
+        if (seen.raw !== raw) return fail(422, `Idempotency-Key ${batchId} reused with a different body`);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(seen.answer);
       }
       let body: { sync?: string; run_id?: string; batch_id?: string; operations?: { op: string; key: string; fields: Record<string, unknown> }[] };
       try {
@@ -99,8 +109,10 @@ export async function startWebhookServer(opts: { secret?: string; maxBatch?: num
         res.writeHead(lost.status, { 'content-type': 'text/plain' });
         return res.end('applied, but answered with an error');
       }
+      const answer = JSON.stringify({ results });
+      answered.set(batchId, { raw, answer });
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ results }));
+      res.end(answer);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
