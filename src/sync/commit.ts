@@ -90,16 +90,16 @@ export class Committer {
   /**
    * The run is over. When every row got an outcome, no mark is needed any more: every pending
    * row without a snapshot row was in this plan. Otherwise the rows that may have been sent
-   * (seqs in `sent`) keep a pending mark for the next run.
+   * (seqs in `sent`, or all of them) keep a pending mark for the next run.
    */
-  async finish(resolved: boolean, sent: [number, number][]): Promise<void> {
+  async finish(resolved: boolean, sent: [number, number][] | 'all'): Promise<void> {
     const r = this.rel;
     await this.wh.execute(this.d.drop(this.confirmTable, 'table'));
     // Marks go once every row has an outcome, except for keys rejected this run: the rejected
     // send may have followed a delivery that did arrive, so the mark must outlive it.
     const mark = resolved ? `DELETE FROM ${r.pending} WHERE key NOT IN (SELECT j.key FROM ${r.rejections} j WHERE j.sync = ${this.d.quoteString(this.sync)} AND j.key IS NOT NULL)`
       // Too many ranges to name: marking all the plan's rows is more than needed, but harmless.
-      : sent.length > MAX_RANGES ? markPendingSql(r.pending, r.plan, '')
+      : sent === 'all' || sent.length > MAX_RANGES ? markPendingSql(r.pending, r.plan, '')
       : sent.length ? markPendingSql(r.pending, r.plan, ` AND ${rangeSql(sent)}`) : undefined;
     await inOneGo(this.wh, [...(mark ? [mark] : []), this.d.drop(this.planTable, 'table')]);
   }

@@ -127,7 +127,9 @@ class Delivery {
   private readonly bucket?: TokenBucket;
   private batchSeq = 0;
   /** Seqs of the rows handed to the destination: the ones that may have arrived. */
-  private readonly sentRanges: [number, number][] = [];
+  private sentRanges: [number, number][] = [];
+  /** Set once the ranges grew too many to keep (plans read out of seq order): treat every row as sent. */
+  private sentEverything = false;
 
   constructor(
     private readonly wh: Warehouse,
@@ -203,7 +205,7 @@ class Delivery {
       await this.dest.finish({ sync: this.sync.spec.name, runId: this.runId, signal: this.cancel.signal });
     }
     const resolved = !this.fatal && !this.stopped.signal.aborted;
-    await committer.finish(resolved, mergeRanges(this.sentRanges));
+    await committer.finish(resolved, this.sentEverything ? 'all' : mergeRanges(this.sentRanges));
     if (readError) throw readError;
 
     const c = this.counts;
@@ -224,7 +226,16 @@ class Delivery {
   private async deliverBatch(batch: PlannedBatch, committer: Committer): Promise<void> {
     if (this.fatal || this.stopped.signal.aborted) return;
     const batchId = `${this.runId}:${++this.batchSeq}`;
-    this.sentRanges.push(...toRanges(batch.seqs));
+    if (!this.sentEverything) {
+      this.sentRanges.push(...toRanges(batch.seqs));
+      // Where the warehouse returns the plan out of seq order (BigQuery, Snowflake) a batch can
+      // be thousands of ranges: merge now and then, and past a bound mark the whole plan instead.
+      if (this.sentRanges.length > 4096) this.sentRanges = mergeRanges(this.sentRanges);
+      if (this.sentRanges.length > 4096) {
+        this.sentEverything = true;
+        this.sentRanges = [];
+      }
+    }
     const n = batch.size;
     // Per row: undefined while unknown, null once confirmed, else the rejection's reason.
     const outcome: (string | null | undefined)[] = new Array<undefined>(n);
