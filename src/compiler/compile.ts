@@ -64,7 +64,7 @@ async function loadHelperModule(absPath: string): Promise<Record<string, unknown
 }
 
 export async function compileProject(opts: CompileOptions): Promise<CompiledProject> {
-  const project = await loadProject(opts.projectDir);
+  const project = loadProject(opts.projectDir);
   const target = resolveTarget(project.config, opts.target, { secrets: false });
   const dialect = await dialectFor(target.type);
   const engine = new TemplateEngine();

@@ -2,11 +2,10 @@
  * Finds and reads a project's files: models, singular tests, property files, seeds, macros.
  * Pure file-system work; nothing is rendered or connected here.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CdpError, CdpErrors } from '../errors.js';
 import { loadConfig, type ProjectConfig } from './config.js';
-import { READER_THRESHOLD, syncReader, workerReader } from './file-reader.js';
 import { parseProperties, type ResourceProps, type SourceTableProps } from './properties.js';
 
 export interface ProjectFile {
@@ -61,7 +60,6 @@ interface Step {
   ext?: string;
 }
 
-const withText = (kind: Step['kind']) => kind !== 'seed' && kind !== 'helper';
 
 /** The project's files in the order they are processed, with what each one is. */
 function plan(root: string): Step[] {
@@ -84,42 +82,33 @@ function plan(root: string): Step[] {
   return steps;
 }
 
-export async function loadProject(projectDir: string): Promise<Project> {
+export function loadProject(projectDir: string): Project {
   const config = loadConfig(projectDir);
   const root = config.dir;
   const project: Project = { config, models: [], singularTests: [], seeds: [], partials: [], helperModules: [], resources: [], sources: [], specFiles: [] };
   const problems: CdpError[] = [];
 
-  const steps = plan(root);
-  const toRead = steps.filter((s) => withText(s.kind)).map((s) => s.abs);
-  const reader = toRead.length >= READER_THRESHOLD ? workerReader(toRead) : syncReader(toRead);
-  try {
-    let next = 0;
-    for (const step of steps) {
-      const { abs } = step;
-      if (step.kind === 'seed') {
-        project.seeds.push(toProjectFile(root, abs, stripExt(abs, step.ext!)));
-        continue;
-      }
-      if (step.kind === 'helper') {
-        project.helperModules.push(toProjectFile(root, abs, path.basename(abs)));
-        continue;
-      }
-      const pending = reader.text(next++);
-      const text = typeof pending === 'string' ? pending : await pending;
-      if (step.kind === 'spec' || step.kind === 'properties') {
-        const file: TextFile = { ...toProjectFile(root, abs, path.basename(abs)), text };
-        if (step.kind === 'spec') project.specFiles.push(file);
-        else collectProperties(file, project, problems);
-      } else {
-        const file: TextFile = { ...toProjectFile(root, abs, stripExt(abs, step.ext!)), text };
-        if (step.kind === 'singular') project.singularTests.push(file);
-        else if (step.kind === 'model') project.models.push(file);
-        else project.partials.push(file);
-      }
+  for (const step of plan(root)) {
+    const { abs } = step;
+    if (step.kind === 'seed') {
+      project.seeds.push(toProjectFile(root, abs, stripExt(abs, step.ext!)));
+      continue;
     }
-  } finally {
-    reader.close();
+    if (step.kind === 'helper') {
+      project.helperModules.push(toProjectFile(root, abs, path.basename(abs)));
+      continue;
+    }
+    const text = readFileSync(abs, 'utf8');
+    if (step.kind === 'spec' || step.kind === 'properties') {
+      const file: TextFile = { ...toProjectFile(root, abs, path.basename(abs)), text };
+      if (step.kind === 'spec') project.specFiles.push(file);
+      else collectProperties(file, project, problems);
+    } else {
+      const file: TextFile = { ...toProjectFile(root, abs, stripExt(abs, step.ext!)), text };
+      if (step.kind === 'singular') project.singularTests.push(file);
+      else if (step.kind === 'model') project.models.push(file);
+      else project.partials.push(file);
+    }
   }
   if (problems.length) throw problems.length === 1 ? problems[0] : new CdpErrors(problems);
   return project;
