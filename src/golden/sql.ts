@@ -4,9 +4,12 @@
  * column per trait.
  *
  * Shape of the statement:
+ * - per source, one CTE joining the source to `<entity>_source_records` once, with every
+ *   column the attributes and traits read from it (a join per attribute and source made the
+ *   statement several times slower);
  * - per attribute, a candidates CTE: the union of every `from` source's non-NULL values,
- *   each tagged with the profile (through `<entity>_source_records`), the source model name,
- *   the record's `updated_at` (NULL when the source has none) and its key as text;
+ *   each tagged with the profile, the source model name, the record's `updated_at` (NULL when
+ *   the source has none) and its key as text;
  * - per attribute, a winner CTE: `row_number()` ranking for single-value rules, a grouped
  *   aggregate for `collect` and `custom`;
  * - per trait, a CTE grouped by profile;
@@ -49,17 +52,37 @@ export interface GoldenSqlContext {
 
 const PLAIN_COLUMN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** What one source contributes: its columns, named by the attribute or trait that reads them. */
+interface SourceColumns {
+  source: GoldenSource;
+  cte: string;
+  columns: [alias: string, expr: string][];
+}
+
+type ReadColumn = (source: string, path: string[], alias: string, expr: string) => string;
+
 export function goldenRecordSql(spec: GoldenSpec, ctx: GoldenSqlContext): string {
   const q = (name: string) => ctx.dialect.quoteIdent(name);
-  const ctes: string[] = [];
   const columns: string[] = [`${q('p')}.${q('profile_id')}`];
   const joins: string[] = [];
   const joinCte = (cte: string) => joins.push(`LEFT JOIN ${q(cte)} ON ${q(cte)}.${q('profile_id')} = ${q('p')}.${q('profile_id')}`);
+  const bySource = new Map<string, SourceColumns>();
+  /** Adds a column read from a source and returns the CTE that carries it. */
+  const read: ReadColumn = (sourceName, path, alias, expr) => {
+    let entry = bySource.get(sourceName);
+    if (!entry) {
+      entry = { source: sourceFor(spec, sourceName, path, ctx), cte: `src${bySource.size + 1}`, columns: [] };
+      bySource.set(sourceName, entry);
+    }
+    entry.columns.push([alias, expr]);
+    return entry.cte;
+  };
+  const ctes: string[] = [];
 
   Object.entries(spec.attributes ?? {}).forEach(([name, attr], i) => {
     const candidates = `attr${i + 1}_candidates`;
     const winner = `attr${i + 1}`;
-    ctes.push(`-- attribute ${name}: ${attr.rule}\n${q(candidates)} AS (\n${candidatesSql(spec, name, attr, ctx)}\n)`);
+    ctes.push(`-- attribute ${name}: ${attr.rule}\n${q(candidates)} AS (\n${candidatesSql(name, attr, i + 1, read, ctx)}\n)`);
     ctes.push(`${q(winner)} AS (\n${winnerSql(attr, candidates, ctx)}\n)`);
     columns.push(`${q(winner)}.${q('value')} AS ${q(name)}`);
     if (spec.provenance) columns.push(`${q(winner)}.${q('source')} AS ${q(`${name}__source`)}`);
@@ -68,35 +91,45 @@ export function goldenRecordSql(spec: GoldenSpec, ctx: GoldenSqlContext): string
 
   Object.entries(spec.traits ?? {}).forEach(([name, trait], i) => {
     const cte = `trait${i + 1}`;
-    ctes.push(`-- trait ${name}: ${trait.agg}\n${q(cte)} AS (\n${traitSql(spec, name, trait, ctx)}\n)`);
+    ctes.push(`-- trait ${name}: ${trait.agg}\n${q(cte)} AS (\n${traitSql(name, trait, i + 1, read, ctx)}\n)`);
     const value = `${q(cte)}.${q('value')}`;
     // A profile with no rows has counted zero of them; every other aggregate of nothing is unknown.
     columns.push(`${trait.agg === 'count' || trait.agg === 'count_distinct' ? `COALESCE(${value}, 0)` : value} AS ${q(name)}`);
     joinCte(cte);
   });
 
+  // The source CTEs go first: the attribute and trait CTEs read them.
+  const all = [...[...bySource.values()].map((entry) => sourceCte(entry, ctx)), ...ctes];
   const select = [`SELECT\n  ${columns.join(',\n  ')}`, `FROM ${ctx.profiles} AS ${q('p')}`, ...joins].join('\n');
-  return ctes.length ? `WITH\n${ctes.join(',\n')}\n${select}` : select;
+  return all.length ? `WITH\n${all.join(',\n')}\n${select}` : select;
 }
 
-function candidatesSql(spec: GoldenSpec, attrName: string, attr: GoldenAttribute, ctx: GoldenSqlContext): string {
+/** A source's rows with their profile: the one join of that source to `source_records`. */
+function sourceCte({ source, cte, columns }: SourceColumns, ctx: GoldenSqlContext): string {
   const { dialect } = ctx;
   const q = (name: string) => dialect.quoteIdent(name);
-  const branches = Object.entries(attr.from).map(([sourceName, expr]) => {
-    const source = sourceFor(spec, sourceName, ['attributes', attrName, 'from', sourceName], ctx);
+  // A typed NULL, so a union of sources that all lack updated_at still has a timestamp column.
+  const updatedAt = source.updatedAt ? columnOrExpression(source.updatedAt, dialect) : dialect.cast('NULL', 'timestamp');
+  const name = dialect.quoteString(source.name);
+  const read = [...columns.map(([alias, expr]) => `${expr} AS ${q(alias)}`), `${updatedAt} AS ${q('updated_at')}`, `${keyAsText(source, dialect)} AS ${q('record_key')}`];
+  // The source's columns are read in their own subquery so that user expressions cannot
+  // collide with source_records' column names (source, record_key, profile_id).
+  return (
+    `-- source ${source.name}\n${q(cte)} AS (\n` +
+    `  SELECT ${q('sr')}.${q('profile_id')}, ${name} AS ${q('source')}, ${q('s')}.*\n` +
+    `  FROM (SELECT ${read.join(', ')} FROM ${source.relation}) AS ${q('s')}\n` +
+    `  JOIN ${ctx.sourceRecords} AS ${q('sr')} ON ${q('sr')}.${q('source')} = ${name} AND ${q('sr')}.${q('record_key')} = ${q('s')}.${q('record_key')}\n)`
+  );
+}
+
+function candidatesSql(attrName: string, attr: GoldenAttribute, index: number, read: ReadColumn, ctx: GoldenSqlContext): string {
+  const { dialect } = ctx;
+  const q = (name: string) => dialect.quoteIdent(name);
+  const branches = Object.entries(attr.from).map(([sourceName, expr], j) => {
     const rawValue = columnOrExpression(expr, dialect);
-    const value = attr.type ? dialect.cast(rawValue, attr.type) : rawValue;
-    // A typed NULL, so a union of sources that all lack updated_at still has a timestamp column.
-    const updatedAt = source.updatedAt ? columnOrExpression(source.updatedAt, dialect) : dialect.cast('NULL', 'timestamp');
-    const name = dialect.quoteString(source.name);
-    // The source's columns are read in their own subquery so that user expressions cannot
-    // collide with source_records' column names (source, record_key, profile_id).
-    return (
-      `  SELECT ${q('sr')}.${q('profile_id')}, ${name} AS ${q('source')}, ${q('s')}.${q('value')}, ${q('s')}.${q('updated_at')}, ${q('s')}.${q('record_key')}\n` +
-      `  FROM (SELECT ${value} AS ${q('value')}, ${updatedAt} AS ${q('updated_at')}, ${keyAsText(source, dialect)} AS ${q('record_key')} FROM ${source.relation}) AS ${q('s')}\n` +
-      `  JOIN ${ctx.sourceRecords} AS ${q('sr')} ON ${q('sr')}.${q('source')} = ${name} AND ${q('sr')}.${q('record_key')} = ${q('s')}.${q('record_key')}\n` +
-      `  WHERE ${q('s')}.${q('value')} IS NOT NULL`
-    );
+    const alias = `a${index}_${j + 1}`;
+    const cte = read(sourceName, ['attributes', attrName, 'from', sourceName], alias, attr.type ? dialect.cast(rawValue, attr.type) : rawValue);
+    return `  SELECT ${q('profile_id')}, ${q('source')}, ${q(alias)} AS ${q('value')}, ${q('updated_at')}, ${q('record_key')}\n  FROM ${q(cte)} WHERE ${q(alias)} IS NOT NULL`;
   });
   return branches.join('\n  UNION ALL\n');
 }
@@ -160,11 +193,12 @@ function winnerSql(attr: GoldenAttribute, candidates: string, ctx: GoldenSqlCont
   );
 }
 
-function traitSql(spec: GoldenSpec, traitName: string, trait: GoldenTrait, ctx: GoldenSqlContext): string {
+function traitSql(traitName: string, trait: GoldenTrait, index: number, read: ReadColumn, ctx: GoldenSqlContext): string {
   const { dialect } = ctx;
   const q = (name: string) => dialect.quoteIdent(name);
-  const source = sourceFor(spec, trait.from, ['traits', traitName, 'from'], ctx);
-  const value = `${q('s')}.${q('value')}`;
+  const path = ['traits', traitName, 'from'];
+  const valueAlias = `t${index}_value`;
+  const value = q(valueAlias);
   const aggregates: Record<GoldenTrait['agg'], string> = {
     count: trait.expr ? `count(${value})` : 'count(*)',
     count_distinct: `count(DISTINCT ${value})`,
@@ -175,15 +209,16 @@ function traitSql(spec: GoldenSpec, traitName: string, trait: GoldenTrait, ctx: 
     // Portable: bool_or is LOGICAL_OR on BigQuery and BOOLOR_AGG on Snowflake.
     bool_or: `(max(case when ${value} then 1 else 0 end) = 1)`,
   };
-  const valueColumn = trait.expr ? `${columnOrExpression(trait.expr, dialect)} AS ${q('value')}, ` : '';
-  const where = trait.where ? ` WHERE (${trait.where})` : '';
-  const name = dialect.quoteString(source.name);
-  return (
-    `  SELECT ${q('sr')}.${q('profile_id')}, ${aggregates[trait.agg]} AS ${q('value')}\n` +
-    `  FROM (SELECT ${valueColumn}${keyAsText(source, dialect)} AS ${q('record_key')} FROM ${source.relation}${where}) AS ${q('s')}\n` +
-    `  JOIN ${ctx.sourceRecords} AS ${q('sr')} ON ${q('sr')}.${q('source')} = ${name} AND ${q('sr')}.${q('record_key')} = ${q('s')}.${q('record_key')}\n` +
-    `  GROUP BY ${q('sr')}.${q('profile_id')}`
-  );
+  let cte = trait.expr ? read(trait.from, path, valueAlias, columnOrExpression(trait.expr, dialect)) : undefined;
+  let where = '';
+  if (trait.where) {
+    // Evaluated over the source's own columns, as a flag: a NULL condition excludes the row.
+    const flag = `t${index}_where`;
+    cte = read(trait.from, path, flag, `CASE WHEN (${trait.where}) THEN 1 ELSE 0 END`);
+    where = ` WHERE ${q(flag)} = 1`;
+  }
+  cte ??= read(trait.from, path, `t${index}_row`, '1');
+  return `  SELECT ${q('profile_id')}, ${aggregates[trait.agg]} AS ${q('value')}\n  FROM ${q(cte)}${where}\n  GROUP BY ${q('profile_id')}`;
 }
 
 /** A sort key that puts NULLs of `expr` last whatever the direction of the next key. */

@@ -64,17 +64,65 @@ class UnionFind {
 }
 
 /**
- * Edge pairs as two integer columns per batch: through the warehouse's columnar path when it
- * has one (five times faster on DuckDB than row objects), else through row streaming.
+ * Integer columns per batch: through the warehouse's columnar path when it has one (five times
+ * faster on DuckDB than row objects), else through row streaming.
  */
-async function* edgePairs(wh: Warehouse, sql: string, int32: boolean): AsyncIterable<[Int32Array | number[], Int32Array | number[]]> {
+async function* intColumns(wh: Warehouse, sql: string, width: number, int32: boolean): AsyncIterable<ArrayLike<number>[]> {
   if (int32 && wh.streamInt32) {
-    for await (const [a, b] of wh.streamInt32(sql)) yield [a, b];
+    yield* wh.streamInt32(sql);
     return;
   }
-  for await (const batch of wh.stream<{ a: number; b: number }>(sql, [], BATCH)) {
-    yield [batch.map((r) => Number(r.a)), batch.map((r) => Number(r.b))];
+  for await (const batch of wh.stream<Record<string, unknown>>(sql, [], BATCH)) {
+    const columns = Array.from({ length: width }, () => new Float64Array(batch.length));
+    batch.forEach((row, i) => Object.values(row).forEach((v, c) => (columns[c][i] = Number(v))));
+    yield columns;
   }
+}
+
+/**
+ * The identity tiers' edges (`rec_id`, `id_node`, `tier` columns, in that order) as typed arrays,
+ * read once; `expected` sizes the arrays (the edge count), which grow if it was short.
+ */
+export async function readEdgeArrays(wh: Warehouse, sql: string, expected: number): Promise<{ rec: Int32Array; node: Int32Array; tier: Uint8Array }> {
+  let rec = new Int32Array(expected);
+  let node = new Int32Array(expected);
+  let tier = new Uint8Array(expected);
+  let n = 0;
+  for await (const [a, b, t] of intColumns(wh, sql, 3, true)) {
+    if (n + a.length > rec.length) {
+      const size = Math.max(n + a.length, rec.length * 2);
+      const grow = <T extends Int32Array | Uint8Array>(old: T, make: (k: number) => T) => { const x = make(size); x.set(old); return x; };
+      rec = grow(rec, (k) => new Int32Array(k));
+      node = grow(node, (k) => new Int32Array(k));
+      tier = grow(tier, (k) => new Uint8Array(k));
+    }
+    for (let i = 0; i < a.length; i++) {
+      rec[n + i] = a[i];
+      node[n + i] = b[i];
+      tier[n + i] = t[i];
+    }
+    n += a.length;
+  }
+  return { rec: rec.subarray(0, n), node: node.subarray(0, n), tier: tier.subarray(0, n) };
+}
+
+/** Loads equal-length integer columns into `table` (bigint columns), columnar where the warehouse can. */
+export async function loadInt32Columns(wh: Warehouse, table: Relation, columns: Int32Array[]): Promise<void> {
+  const rows = columns[0]?.length ?? 0;
+  if (wh.appendInt32) {
+    await wh.appendInt32(table, (async function* () {
+      for (let at = 0; at < rows; at += BATCH) yield columns.map((c) => c.subarray(at, Math.min(rows, at + BATCH)));
+    })());
+    return;
+  }
+  const cols = await wh.columns(table);
+  await wh.bulkLoad(table, cols.map((c) => ({ name: c.name, type: 'bigint' as const })), (async function* () {
+    for (let at = 0; at < rows; at += BATCH) {
+      const batch: unknown[][] = [];
+      for (let i = at; i < Math.min(rows, at + BATCH); i++) batch.push(columns.map((c) => c[i]));
+      yield batch;
+    }
+  })());
 }
 
 /** Node and label columns in batches, for the columnar write path. */
@@ -124,7 +172,7 @@ export const localEngine: ComponentEngine = {
     const int32 = Number(lo) >= -INT32_MAX && Number(hi) <= INT32_MAX;
     const uf = new UnionFind(span);
     const seen = new Uint8Array(span);
-    for await (const [as, bs] of edgePairs(wh, `select a, b from ${d.relation(edges)}`, int32)) {
+    for await (const [as, bs] of intColumns(wh, `select a, b from ${d.relation(edges)}`, 2, int32)) {
       for (let i = 0; i < as.length; i++) {
         const a = as[i] - base;
         const b = bs[i] - base;

@@ -55,10 +55,14 @@ export async function buildOutputs(
   const recordProfile = `join ${r(t.final)} f on f.rec_id = rec.rec_id join ${r(assign)} a on a.comp = f.comp`;
 
   await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id from ${membership}`);
+  // Grouped by integers first, then given their text: an identifier's accepted edges all lie in
+  // one component, and `edges` holds each (record, identifier) once, so count(*) counts records.
   await p.create(staging('identifiers'),
-    `select i.id_type, i.id_value, a.profile_id, min(rec.updated_at) as first_seen, max(rec.updated_at) as last_seen, count(distinct e.rec_id) as record_count\n` +
-    `from ${r(t.edges)} e join ${r(t.ids)} i on i.id_node = e.id_node join ${r(t.records)} rec on rec.rec_id = e.rec_id ${recordProfile}\n` +
-    `where ${acceptedEdge} group by i.id_type, i.id_value, a.profile_id`);
+    `select i.id_type, i.id_value, a.profile_id, g.first_seen, g.last_seen, g.record_count from (\n` +
+    `  select e.id_node, f.comp, min(rec.updated_at) as first_seen, max(rec.updated_at) as last_seen, count(*) as record_count\n` +
+    `  from ${r(t.edges)} e join ${r(t.records)} rec on rec.rec_id = e.rec_id join ${r(t.final)} f on f.rec_id = e.rec_id\n` +
+    `  where ${acceptedEdge} group by e.id_node, f.comp) as g\n` +
+    `join ${r(t.ids)} i on i.id_node = g.id_node join ${r(assign)} a on a.comp = g.comp`);
   await p.create(staging('profiles'),
     `select a.profile_id, min(a.created_at) as created_at, max(rec.updated_at) as updated_at, count(*) as record_count,\n` +
     `  count(distinct rec.source) as source_count,\n` +

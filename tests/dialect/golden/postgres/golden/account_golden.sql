@@ -1,10 +1,14 @@
 WITH
+-- source stg_account_signals
+"src1" AS (
+  SELECT "sr"."profile_id", 'stg_account_signals' AS "source", "s".*
+  FROM (SELECT "crm_account_id" AS "a1_1", "company_name" AS "a2_1", "company_domain" AS "a3_1", "contact_id" AS "t1_value", "updated_at" AS "updated_at", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_account_signals") AS "s"
+  JOIN "analytics"."account_source_records" AS "sr" ON "sr"."source" = 'stg_account_signals' AND "sr"."record_key" = "s"."record_key"
+),
 -- attribute crm_account_id: most_frequent
 "attr1_candidates" AS (
-  SELECT "sr"."profile_id", 'stg_account_signals' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "crm_account_id" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_account_signals") AS "s"
-  JOIN "analytics"."account_source_records" AS "sr" ON "sr"."source" = 'stg_account_signals' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a1_1" AS "value", "updated_at", "record_key"
+  FROM "src1" WHERE "a1_1" IS NOT NULL
 ),
 "attr1" AS (
   SELECT "profile_id", "value", "source" FROM (
@@ -15,10 +19,8 @@ WITH
 ),
 -- attribute name: most_frequent
 "attr2_candidates" AS (
-  SELECT "sr"."profile_id", 'stg_account_signals' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "company_name" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_account_signals") AS "s"
-  JOIN "analytics"."account_source_records" AS "sr" ON "sr"."source" = 'stg_account_signals' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a2_1" AS "value", "updated_at", "record_key"
+  FROM "src1" WHERE "a2_1" IS NOT NULL
 ),
 "attr2" AS (
   SELECT "profile_id", "value", "source" FROM (
@@ -29,10 +31,8 @@ WITH
 ),
 -- attribute domain: most_frequent
 "attr3_candidates" AS (
-  SELECT "sr"."profile_id", 'stg_account_signals' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "company_domain" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_account_signals") AS "s"
-  JOIN "analytics"."account_source_records" AS "sr" ON "sr"."source" = 'stg_account_signals' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a3_1" AS "value", "updated_at", "record_key"
+  FROM "src1" WHERE "a3_1" IS NOT NULL
 ),
 "attr3" AS (
   SELECT "profile_id", "value", "source" FROM (
@@ -43,10 +43,9 @@ WITH
 ),
 -- trait contacts: count_distinct
 "trait1" AS (
-  SELECT "sr"."profile_id", count(DISTINCT "s"."value") AS "value"
-  FROM (SELECT "contact_id" AS "value", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_account_signals") AS "s"
-  JOIN "analytics"."account_source_records" AS "sr" ON "sr"."source" = 'stg_account_signals' AND "sr"."record_key" = "s"."record_key"
-  GROUP BY "sr"."profile_id"
+  SELECT "profile_id", count(DISTINCT "t1_value") AS "value"
+  FROM "src1"
+  GROUP BY "profile_id"
 )
 SELECT
   "p"."profile_id",

@@ -1,20 +1,44 @@
 WITH
+-- source stg_crm_contacts
+"src1" AS (
+  SELECT "sr"."profile_id", 'stg_crm_contacts' AS "source", "s".*
+  FROM (SELECT "customer_id" AS "a1_1", "first_name" AS "a2_1", "last_name" AS "a3_1", "email" AS "a4_1", "email" AS "a5_1", "phone" AS "a6_1", "company_name" AS "a7_1", "created_at" AS "a8_1", "updated_at" AS "updated_at", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_crm_contacts") AS "s"
+  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_crm_contacts' AND "sr"."record_key" = "s"."record_key"
+),
+-- source stg_orders
+"src2" AS (
+  SELECT "sr"."profile_id", 'stg_orders' AS "source", "s".*
+  FROM (SELECT "customer_id" AS "a1_2", "email" AS "a4_2", "email" AS "a5_2", "phone" AS "a6_2", "ordered_at" AS "a8_3", CASE WHEN (status = 'completed') THEN 1 ELSE 0 END AS "t1_where", "amount" AS "t2_value", CASE WHEN (status = 'completed') THEN 1 ELSE 0 END AS "t2_where", "ordered_at" AS "t3_value", CASE WHEN (status = 'completed') THEN 1 ELSE 0 END AS "t3_where", "ordered_at" AS "t4_value", CASE WHEN (status = 'completed') THEN 1 ELSE 0 END AS "t4_where", "ordered_at" AS "updated_at", CAST("order_id" AS text) AS "record_key" FROM "analytics"."stg_orders") AS "s"
+  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_orders' AND "sr"."record_key" = "s"."record_key"
+),
+-- source stg_events
+"src3" AS (
+  SELECT "sr"."profile_id", 'stg_events' AS "source", "s".*
+  FROM (SELECT "user_id" AS "a1_3", "occurred_at" AS "a8_2", "occurred_at" AS "t5_value", "occurred_at" AS "updated_at", CAST("event_id" AS text) AS "record_key" FROM "analytics"."stg_events") AS "s"
+  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_events' AND "sr"."record_key" = "s"."record_key"
+),
+-- source stg_email_subscriptions
+"src4" AS (
+  SELECT "sr"."profile_id", 'stg_email_subscriptions' AS "source", "s".*
+  FROM (SELECT "email" AS "a4_3", "email" AS "a5_3", "consent_marketing" AS "a9_1", "consent_updated_at" AS "updated_at", CAST("subscription_id" AS text) AS "record_key" FROM "analytics"."stg_email_subscriptions") AS "s"
+  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_email_subscriptions' AND "sr"."record_key" = "s"."record_key"
+),
+-- source stg_support_tickets
+"src5" AS (
+  SELECT "sr"."profile_id", 'stg_support_tickets' AS "source", "s".*
+  FROM (SELECT "email" AS "a4_4", "phone" AS "a6_3", 1 AS "t6_row", "created_at" AS "updated_at", CAST("ticket_id" AS text) AS "record_key" FROM "analytics"."stg_support_tickets") AS "s"
+  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_support_tickets' AND "sr"."record_key" = "s"."record_key"
+),
 -- attribute customer_id: source_priority
 "attr1_candidates" AS (
-  SELECT "sr"."profile_id", 'stg_crm_contacts' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "customer_id" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_crm_contacts") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_crm_contacts' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a1_1" AS "value", "updated_at", "record_key"
+  FROM "src1" WHERE "a1_1" IS NOT NULL
   UNION ALL
-  SELECT "sr"."profile_id", 'stg_orders' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "customer_id" AS "value", "ordered_at" AS "updated_at", CAST("order_id" AS text) AS "record_key" FROM "analytics"."stg_orders") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_orders' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a1_2" AS "value", "updated_at", "record_key"
+  FROM "src2" WHERE "a1_2" IS NOT NULL
   UNION ALL
-  SELECT "sr"."profile_id", 'stg_events' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "user_id" AS "value", "occurred_at" AS "updated_at", CAST("event_id" AS text) AS "record_key" FROM "analytics"."stg_events") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_events' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a1_3" AS "value", "updated_at", "record_key"
+  FROM "src3" WHERE "a1_3" IS NOT NULL
 ),
 "attr1" AS (
   SELECT "profile_id", "value", "source" FROM (
@@ -25,10 +49,8 @@ WITH
 ),
 -- attribute first_name: most_recent
 "attr2_candidates" AS (
-  SELECT "sr"."profile_id", 'stg_crm_contacts' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "first_name" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_crm_contacts") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_crm_contacts' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a2_1" AS "value", "updated_at", "record_key"
+  FROM "src1" WHERE "a2_1" IS NOT NULL
 ),
 "attr2" AS (
   SELECT "profile_id", "value", "source" FROM (
@@ -39,10 +61,8 @@ WITH
 ),
 -- attribute last_name: most_recent
 "attr3_candidates" AS (
-  SELECT "sr"."profile_id", 'stg_crm_contacts' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "last_name" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_crm_contacts") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_crm_contacts' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a3_1" AS "value", "updated_at", "record_key"
+  FROM "src1" WHERE "a3_1" IS NOT NULL
 ),
 "attr3" AS (
   SELECT "profile_id", "value", "source" FROM (
@@ -53,25 +73,17 @@ WITH
 ),
 -- attribute email: most_frequent
 "attr4_candidates" AS (
-  SELECT "sr"."profile_id", 'stg_crm_contacts' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "email" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_crm_contacts") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_crm_contacts' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a4_1" AS "value", "updated_at", "record_key"
+  FROM "src1" WHERE "a4_1" IS NOT NULL
   UNION ALL
-  SELECT "sr"."profile_id", 'stg_orders' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "email" AS "value", "ordered_at" AS "updated_at", CAST("order_id" AS text) AS "record_key" FROM "analytics"."stg_orders") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_orders' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a4_2" AS "value", "updated_at", "record_key"
+  FROM "src2" WHERE "a4_2" IS NOT NULL
   UNION ALL
-  SELECT "sr"."profile_id", 'stg_email_subscriptions' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "email" AS "value", "consent_updated_at" AS "updated_at", CAST("subscription_id" AS text) AS "record_key" FROM "analytics"."stg_email_subscriptions") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_email_subscriptions' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a4_3" AS "value", "updated_at", "record_key"
+  FROM "src4" WHERE "a4_3" IS NOT NULL
   UNION ALL
-  SELECT "sr"."profile_id", 'stg_support_tickets' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "email" AS "value", "created_at" AS "updated_at", CAST("ticket_id" AS text) AS "record_key" FROM "analytics"."stg_support_tickets") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_support_tickets' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a4_4" AS "value", "updated_at", "record_key"
+  FROM "src5" WHERE "a4_4" IS NOT NULL
 ),
 "attr4" AS (
   SELECT "profile_id", "value", "source" FROM (
@@ -82,20 +94,14 @@ WITH
 ),
 -- attribute emails: collect
 "attr5_candidates" AS (
-  SELECT "sr"."profile_id", 'stg_crm_contacts' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "email" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_crm_contacts") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_crm_contacts' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a5_1" AS "value", "updated_at", "record_key"
+  FROM "src1" WHERE "a5_1" IS NOT NULL
   UNION ALL
-  SELECT "sr"."profile_id", 'stg_orders' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "email" AS "value", "ordered_at" AS "updated_at", CAST("order_id" AS text) AS "record_key" FROM "analytics"."stg_orders") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_orders' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a5_2" AS "value", "updated_at", "record_key"
+  FROM "src2" WHERE "a5_2" IS NOT NULL
   UNION ALL
-  SELECT "sr"."profile_id", 'stg_email_subscriptions' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "email" AS "value", "consent_updated_at" AS "updated_at", CAST("subscription_id" AS text) AS "record_key" FROM "analytics"."stg_email_subscriptions") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_email_subscriptions' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a5_3" AS "value", "updated_at", "record_key"
+  FROM "src4" WHERE "a5_3" IS NOT NULL
 ),
 "attr5" AS (
   SELECT "profile_id", array_agg(DISTINCT "value" ORDER BY "value") FILTER (WHERE "value" IS NOT NULL) AS "value", array_agg(DISTINCT "source" ORDER BY "source") FILTER (WHERE "source" IS NOT NULL) AS "source"
@@ -104,20 +110,14 @@ WITH
 ),
 -- attribute phone: source_priority
 "attr6_candidates" AS (
-  SELECT "sr"."profile_id", 'stg_crm_contacts' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "phone" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_crm_contacts") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_crm_contacts' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a6_1" AS "value", "updated_at", "record_key"
+  FROM "src1" WHERE "a6_1" IS NOT NULL
   UNION ALL
-  SELECT "sr"."profile_id", 'stg_orders' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "phone" AS "value", "ordered_at" AS "updated_at", CAST("order_id" AS text) AS "record_key" FROM "analytics"."stg_orders") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_orders' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a6_2" AS "value", "updated_at", "record_key"
+  FROM "src2" WHERE "a6_2" IS NOT NULL
   UNION ALL
-  SELECT "sr"."profile_id", 'stg_support_tickets' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "phone" AS "value", "created_at" AS "updated_at", CAST("ticket_id" AS text) AS "record_key" FROM "analytics"."stg_support_tickets") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_support_tickets' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a6_3" AS "value", "updated_at", "record_key"
+  FROM "src5" WHERE "a6_3" IS NOT NULL
 ),
 "attr6" AS (
   SELECT "profile_id", "value", "source" FROM (
@@ -128,10 +128,8 @@ WITH
 ),
 -- attribute company_name: most_recent
 "attr7_candidates" AS (
-  SELECT "sr"."profile_id", 'stg_crm_contacts' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "company_name" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_crm_contacts") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_crm_contacts' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a7_1" AS "value", "updated_at", "record_key"
+  FROM "src1" WHERE "a7_1" IS NOT NULL
 ),
 "attr7" AS (
   SELECT "profile_id", "value", "source" FROM (
@@ -142,20 +140,14 @@ WITH
 ),
 -- attribute first_seen_at: min
 "attr8_candidates" AS (
-  SELECT "sr"."profile_id", 'stg_crm_contacts' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "created_at" AS "value", "updated_at" AS "updated_at", CAST("contact_id" AS text) AS "record_key" FROM "analytics"."stg_crm_contacts") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_crm_contacts' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a8_1" AS "value", "updated_at", "record_key"
+  FROM "src1" WHERE "a8_1" IS NOT NULL
   UNION ALL
-  SELECT "sr"."profile_id", 'stg_events' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "occurred_at" AS "value", "occurred_at" AS "updated_at", CAST("event_id" AS text) AS "record_key" FROM "analytics"."stg_events") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_events' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a8_2" AS "value", "updated_at", "record_key"
+  FROM "src3" WHERE "a8_2" IS NOT NULL
   UNION ALL
-  SELECT "sr"."profile_id", 'stg_orders' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "ordered_at" AS "value", "ordered_at" AS "updated_at", CAST("order_id" AS text) AS "record_key" FROM "analytics"."stg_orders") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_orders' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a8_3" AS "value", "updated_at", "record_key"
+  FROM "src2" WHERE "a8_3" IS NOT NULL
 ),
 "attr8" AS (
   SELECT "profile_id", "value", "source" FROM (
@@ -166,10 +158,8 @@ WITH
 ),
 -- attribute marketing_consent: most_recent
 "attr9_candidates" AS (
-  SELECT "sr"."profile_id", 'stg_email_subscriptions' AS "source", "s"."value", "s"."updated_at", "s"."record_key"
-  FROM (SELECT "consent_marketing" AS "value", "consent_updated_at" AS "updated_at", CAST("subscription_id" AS text) AS "record_key" FROM "analytics"."stg_email_subscriptions") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_email_subscriptions' AND "sr"."record_key" = "s"."record_key"
-  WHERE "s"."value" IS NOT NULL
+  SELECT "profile_id", "source", "a9_1" AS "value", "updated_at", "record_key"
+  FROM "src4" WHERE "a9_1" IS NOT NULL
 ),
 "attr9" AS (
   SELECT "profile_id", "value", "source" FROM (
@@ -180,45 +170,39 @@ WITH
 ),
 -- trait order_count: count
 "trait1" AS (
-  SELECT "sr"."profile_id", count(*) AS "value"
-  FROM (SELECT CAST("order_id" AS text) AS "record_key" FROM "analytics"."stg_orders" WHERE (status = 'completed')) AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_orders' AND "sr"."record_key" = "s"."record_key"
-  GROUP BY "sr"."profile_id"
+  SELECT "profile_id", count(*) AS "value"
+  FROM "src2" WHERE "t1_where" = 1
+  GROUP BY "profile_id"
 ),
 -- trait lifetime_value: sum
 "trait2" AS (
-  SELECT "sr"."profile_id", sum("s"."value") AS "value"
-  FROM (SELECT "amount" AS "value", CAST("order_id" AS text) AS "record_key" FROM "analytics"."stg_orders" WHERE (status = 'completed')) AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_orders' AND "sr"."record_key" = "s"."record_key"
-  GROUP BY "sr"."profile_id"
+  SELECT "profile_id", sum("t2_value") AS "value"
+  FROM "src2" WHERE "t2_where" = 1
+  GROUP BY "profile_id"
 ),
 -- trait first_order_at: min
 "trait3" AS (
-  SELECT "sr"."profile_id", min("s"."value") AS "value"
-  FROM (SELECT "ordered_at" AS "value", CAST("order_id" AS text) AS "record_key" FROM "analytics"."stg_orders" WHERE (status = 'completed')) AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_orders' AND "sr"."record_key" = "s"."record_key"
-  GROUP BY "sr"."profile_id"
+  SELECT "profile_id", min("t3_value") AS "value"
+  FROM "src2" WHERE "t3_where" = 1
+  GROUP BY "profile_id"
 ),
 -- trait last_order_at: max
 "trait4" AS (
-  SELECT "sr"."profile_id", max("s"."value") AS "value"
-  FROM (SELECT "ordered_at" AS "value", CAST("order_id" AS text) AS "record_key" FROM "analytics"."stg_orders" WHERE (status = 'completed')) AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_orders' AND "sr"."record_key" = "s"."record_key"
-  GROUP BY "sr"."profile_id"
+  SELECT "profile_id", max("t4_value") AS "value"
+  FROM "src2" WHERE "t4_where" = 1
+  GROUP BY "profile_id"
 ),
 -- trait last_seen_at: max
 "trait5" AS (
-  SELECT "sr"."profile_id", max("s"."value") AS "value"
-  FROM (SELECT "occurred_at" AS "value", CAST("event_id" AS text) AS "record_key" FROM "analytics"."stg_events") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_events' AND "sr"."record_key" = "s"."record_key"
-  GROUP BY "sr"."profile_id"
+  SELECT "profile_id", max("t5_value") AS "value"
+  FROM "src3"
+  GROUP BY "profile_id"
 ),
 -- trait ticket_count: count
 "trait6" AS (
-  SELECT "sr"."profile_id", count(*) AS "value"
-  FROM (SELECT CAST("ticket_id" AS text) AS "record_key" FROM "analytics"."stg_support_tickets") AS "s"
-  JOIN "analytics"."customer_source_records" AS "sr" ON "sr"."source" = 'stg_support_tickets' AND "sr"."record_key" = "s"."record_key"
-  GROUP BY "sr"."profile_id"
+  SELECT "profile_id", count(*) AS "value"
+  FROM "src5"
+  GROUP BY "profile_id"
 )
 SELECT
   "p"."profile_id",
