@@ -40,10 +40,18 @@ export interface InMemoryResult {
 /** The SQL tiers' guard on rounds per tier. */
 export const LIMIT_ROUNDS = 10;
 
-/** Edge indexes of one tier, grouped by identifier: group g spans start[g]..start[g+1]. */
+/**
+ * One tier's edges, grouped by identifier: group g spans positions start[g]..start[g+1] and
+ * belongs to identifier node[g]. Records and rejection marks are laid out by position, so the
+ * passes over a tier read them in order rather than through the edge index.
+ */
 interface TierGroups {
+  /** The input index of the edge at each position. */
   edges: Int32Array;
+  recs: Int32Array;
+  rejected: Uint8Array;
   start: Int32Array;
+  node: Int32Array;
 }
 
 export function resolveInMemory(records: number, edges: InMemoryEdges, tiers: TierLimit[]): InMemoryResult {
@@ -51,9 +59,6 @@ export function resolveInMemory(records: number, edges: InMemoryEdges, tiers: Ti
   let maxNode = records;
   for (let i = 0; i < E; i++) if (edges.node[i] > maxNode) maxNode = edges.node[i];
   const groups = groupByTierAndNode(edges, tiers.length, records, maxNode);
-  const rejected = new Uint8Array(E);
-  const { rec, node } = edges;
-  const isAccepted = (e: number) => rejected[e] === 0;
 
   let comp: Int32Array = new Int32Array(records + 1);
   for (let r = 0; r <= records; r++) comp[r] = r;
@@ -81,15 +86,16 @@ export function resolveInMemory(records: number, edges: InMemoryEdges, tiers: Ti
       return x;
     };
     for (let t = folded; t <= k; t++) {
-      const list = groups[t].edges;
-      for (let i = 0; i < list.length; i++) {
-        const e = list[i];
-        if (!isAccepted(e)) continue;
-        const a = find(rec[e]);
-        const b = find(node[e]);
-        // The smaller root wins, so every root is its component's smallest node: a record.
-        if (a < b) parent[b] = a;
-        else if (b < a) parent[a] = b;
+      const { recs, rejected, start, node } = groups[t];
+      for (let g = 0; g + 1 < start.length; g++) {
+        for (let i = start[g]; i < start[g + 1]; i++) {
+          if (rejected[i] !== 0) continue;
+          const a = find(recs[i]);
+          const b = find(node[g]);
+          // The smaller root wins, so every root is its component's smallest node: a record.
+          if (a < b) parent[b] = a;
+          else if (b < a) parent[a] = b;
+        }
       }
     }
     const next = new Int32Array(records + 1);
@@ -106,12 +112,11 @@ export function resolveInMemory(records: number, edges: InMemoryEdges, tiers: Ti
     const counts = new Map<number, Int32Array>();
     for (const t of types) {
       const n = new Int32Array(records + 1);
-      const { edges: list, start } = groups[t];
+      const { recs, rejected, start } = groups[t];
       for (let g = 0; g + 1 < start.length; g++) {
         for (let i = start[g]; i < start[g + 1]; i++) {
-          const e = list[i];
-          if (rejected[e] !== 0 || (recordOk && !recordOk[rec[e]])) continue;
-          n[c[rec[e]]]++;
+          if (rejected[i] !== 0 || (recordOk && !recordOk[recs[i]])) continue;
+          n[c[recs[i]]]++;
           break;
         }
       }
@@ -120,24 +125,24 @@ export function resolveInMemory(records: number, edges: InMemoryEdges, tiers: Ti
     return counts;
   };
 
-  /** Components of `c` holding an accepted value of one of `counts`' types. */
-  const anchoredIn = (counts: Map<number, Int32Array>) => (cc: number) => {
-    for (const n of counts.values()) if (n[cc] > 0) return true;
-    return false;
+  /** 1 for the components holding an accepted value of one of `counts`' types. */
+  const anchoredIn = (counts: Map<number, Int32Array>): Uint8Array => {
+    const anchored = new Uint8Array(records + 1);
+    for (const n of counts.values()) for (let cc = 1; cc <= records; cc++) if (n[cc] > 0) anchored[cc] = 1;
+    return anchored;
   };
 
   /** Rejects the accepted tier-k edges of the identifiers `cut` marks whose record's component is anchored. */
-  const cutFromAnchored = (k: number, cut: Uint8Array, anchored: (cc: number) => boolean): number => {
-    const { edges: list, start } = groups[k];
+  const cutFromAnchored = (k: number, cut: Uint8Array, anchored: Uint8Array): number => {
+    const { recs, rejected, start } = groups[k];
     const marks: number[] = [];
     for (let g = 0; g + 1 < start.length; g++) {
       if (!cut[g]) continue;
       for (let i = start[g]; i < start[g + 1]; i++) {
-        const e = list[i];
-        if (isAccepted(e) && anchored(comp[rec[e]])) marks.push(e);
+        if (rejected[i] === 0 && anchored[comp[recs[i]]]) marks.push(i);
       }
     }
-    for (const e of marks) rejected[e] = 1;
+    for (const i of marks) rejected[i] = 1;
     return marks.length;
   };
 
@@ -146,38 +151,41 @@ export function resolveInMemory(records: number, edges: InMemoryEdges, tiers: Ti
     const limitedBefore = limitedIn(0, k);
     const limitedSoFar = limitedIn(0, k + 1);
     const needsComponents = limitedSoFar.length > 0 || k === tiers.length - 1;
-    const { edges: list, start } = groups[k];
+    const { recs, rejected, start } = groups[k];
     const groupCount = start.length - 1;
 
     if (limitedBefore.length) {
       // Pre-check: an identifier whose components together hold too many values of a
       // resolved, limited type is cut from the anchored ones.
       const counts = valueCounts(comp, limitedBefore);
+      const perType = limitedBefore.map((t) => ({ n: counts.get(t)!, limit: tiers[t].limit! }));
+      const anchored = anchoredIn(counts);
       const cut = new Uint8Array(groupCount);
       let any = false;
       const touched: number[] = [];
       for (let g = 0; g < groupCount; g++) {
+        // Only anchored components add to the sums. Without a component over a limit, the sum
+        // can only go over one when the identifier touches two anchored components or more.
         stampNo++;
         touched.length = 0;
         for (let i = start[g]; i < start[g + 1]; i++) {
-          const cc = comp[rec[list[i]]];
-          if (stamp[cc] === stampNo) continue;
+          const cc = comp[recs[i]];
+          if (!anchored[cc] || stamp[cc] === stampNo) continue;
           stamp[cc] = stampNo;
           touched.push(cc);
         }
-        if (clean && touched.length <= 1) continue;
-        for (const t of limitedBefore) {
-          const n = counts.get(t)!;
+        if (touched.length < (clean ? 2 : 1)) continue;
+        for (const { n, limit } of perType) {
           let sum = 0;
           for (const cc of touched) sum += n[cc];
-          if (sum > tiers[t].limit!) {
+          if (sum > limit) {
             cut[g] = 1;
             any = true;
             break;
           }
         }
       }
-      if (any) cutFromAnchored(k, cut, anchoredIn(counts));
+      if (any) cutFromAnchored(k, cut, anchored);
     }
     if (!needsComponents) continue;
 
@@ -226,13 +234,12 @@ export function resolveInMemory(records: number, edges: InMemoryEdges, tiers: Ti
         for (let g = 0; g < groupCount; g++) {
           stampNo++;
           for (let i = start[g]; i < start[g + 1]; i++) {
-            const e = list[i];
-            if (!isAccepted(e) || !inViolation[rec[e]]) continue;
-            const cc = comp[rec[e]];
+            if (rejected[i] !== 0 || !inViolation[recs[i]]) continue;
+            const cc = comp[recs[i]];
             if (stamp[cc] === stampNo) continue;
             stamp[cc] = stampNo;
             touchedCount[g]++;
-            if (anchored(cc)) anchorCount[g]++;
+            if (anchored[cc]) anchorCount[g]++;
           }
         }
         for (const minAnchored of [2, 1]) {
@@ -254,6 +261,8 @@ export function resolveInMemory(records: number, edges: InMemoryEdges, tiers: Ti
       }
     }
   }
+  const rejected = new Uint8Array(E);
+  for (const g of groups) for (let i = 0; i < g.edges.length; i++) if (g.rejected[i]) rejected[g.edges[i]] = 1;
   return { comp, rejected, componentRuns, unresolvedLimitViolations: unresolved };
 
   /**
@@ -262,18 +271,17 @@ export function resolveInMemory(records: number, edges: InMemoryEdges, tiers: Ti
    * value, as identifiers are numbered in value order) and the rest are detached.
    */
   function rejectExcess(k: number, limit: number, next: Int32Array, over: Uint8Array): number {
-    const { edges: list, start } = groups[k];
+    const { recs, rejected, start, node } = groups[k];
     const candidates: { comp: number; edges: number; group: number; node: number }[] = [];
     for (let g = 0; g + 1 < start.length; g++) {
       let count = 0;
       let cc = -1;
       for (let i = start[g]; i < start[g + 1]; i++) {
-        const e = list[i];
-        if (!isAccepted(e)) continue;
+        if (rejected[i] !== 0) continue;
         count++;
-        cc = next[rec[e]];
+        cc = next[recs[i]];
       }
-      if (count && over[cc]) candidates.push({ comp: cc, edges: count, group: g, node: node[list[start[g]]] });
+      if (count && over[cc]) candidates.push({ comp: cc, edges: count, group: g, node: node[g] });
     }
     candidates.sort((a, b) => a.comp - b.comp || b.edges - a.edges || a.node - b.node);
     let marked = 0;
@@ -282,9 +290,8 @@ export function resolveInMemory(records: number, edges: InMemoryEdges, tiers: Ti
       if (rank <= limit) continue;
       const g = candidates[i].group;
       for (let j = start[g]; j < start[g + 1]; j++) {
-        const e = list[j];
-        if (isAccepted(e)) {
-          rejected[e] = 1;
+        if (rejected[j] === 0) {
+          rejected[j] = 1;
           marked++;
         }
       }
@@ -320,15 +327,21 @@ function groupByTierAndNode(edges: InMemoryEdges, tierCount: number, records: nu
     tierGroups[t]++;
   }
   const out: TierGroups[] = [];
-  for (let t = 0; t < tierCount; t++) out.push({ edges: new Int32Array(tierEdges[t]), start: new Int32Array(tierGroups[t] + 1) });
+  for (let t = 0; t < tierCount; t++) {
+    out.push({ edges: new Int32Array(tierEdges[t]), recs: new Int32Array(tierEdges[t]), rejected: new Uint8Array(tierEdges[t]), start: new Int32Array(tierGroups[t] + 1), node: new Int32Array(tierGroups[t]) });
+  }
   const at = new Int32Array(tierCount);
   const gAt = new Int32Array(tierCount);
   for (let x = 1; x <= span; x++) {
     if (perNode[x] === 0) continue;
     const t = edges.tier[byNode[offset[x]]];
     const g = out[t];
+    g.node[gAt[t]] = x + records;
     g.start[gAt[t]++] = at[t];
-    for (let i = offset[x]; i < offset[x] + perNode[x]; i++) g.edges[at[t]++] = byNode[i];
+    for (let i = offset[x]; i < offset[x] + perNode[x]; i++) {
+      g.recs[at[t]] = edges.rec[byNode[i]];
+      g.edges[at[t]++] = byNode[i];
+    }
     g.start[gAt[t]] = at[t];
   }
   return out;
