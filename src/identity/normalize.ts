@@ -67,20 +67,17 @@ const NANP_NUMBER = '[2-9][0-9]{2}[2-9][0-9]{6}';
  */
 const INVISIBLE = '\u00a0\u200b\ufeff';
 const SPACE_CLASS = `[ \\t\\n\\r\\f\\v${INVISIBLE}]`;
-/** The same characters, raw, for translate(), which knows no escapes. */
-const SPACE_CHARS = ` \t\n\r\f\v${INVISIBLE}`;
-
 const EMAIL_VALID = `^[^@ \\t\\n\\r\\f\\v${INVISIBLE}]+@[^@ \\t\\n\\r\\f\\v${INVISIBLE}]+\\.[^@ \\t\\n\\r\\f\\v${INVISIBLE}]+$`;
 
 /**
  * SQL that is true when the raw input is empty (NULL or blank after trim): such values are
  * dropped and counted, not rejected. With `castToText`, `expr` is cast to text first.
- * translate() rather than a regexp: the same function everywhere. The character list goes
- * through the dialect's quoting because BigQuery strings may not hold a raw newline.
+ * An anchored regular expression over the same character class the normalisers strip: on
+ * DuckDB it costs a quarter of translate(), and it runs on every raw identifier value.
  */
 export function isEmptySql(expr: string, dialect: Dialect, castToText = false): string {
   const text = castToText ? dialect.cast(expr, 'text') : expr;
-  return `(${expr} IS NULL OR translate(${text}, ${dialect.quoteString(SPACE_CHARS)}, '') = '')`;
+  return `(${expr} IS NULL OR ${dialect.regexpMatches(text, dialect.quoteString(`^${SPACE_CLASS}*$`))})`;
 }
 
 export function normalizeSql(name: NormalizerName, expr: string, opts: NormalizeOptions, dialect: Dialect): string {
