@@ -54,40 +54,46 @@ export async function buildOutputs(
   // Flat joins onto records (no nested JOIN ... ON ... ON): BigQuery and Snowflake parse only those.
   const recordProfile = `join ${r(t.final)} f on f.rec_id = rec.rec_id join ${r(assign)} a on a.comp = f.comp`;
 
-  await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id from ${membership}`);
-  // Grouped by integers first, then given their text: an identifier's accepted edges all lie in
-  // one component, and `edges` holds each (record, identifier) once, so count(*) counts records.
-  await p.create(staging('identifiers'),
-    `select i.id_type, i.id_value, a.profile_id, g.first_seen, g.last_seen, g.record_count from (\n` +
-    `  select e.id_node, f.comp, min(rec.updated_at) as first_seen, max(rec.updated_at) as last_seen, count(*) as record_count\n` +
-    `  from ${r(t.edges)} e join ${r(t.records)} rec on rec.rec_id = e.rec_id join ${r(t.final)} f on f.rec_id = e.rec_id\n` +
-    `  where ${acceptedEdge} group by e.id_node, f.comp) as g\n` +
-    `join ${r(t.ids)} i on i.id_node = g.id_node join ${r(assign)} a on a.comp = g.comp`);
-  await p.create(staging('profiles'),
-    `select a.profile_id, min(a.created_at) as created_at, max(rec.updated_at) as updated_at, count(*) as record_count,\n` +
-    `  count(distinct rec.source) as source_count,\n` +
-    `  (select count(*) from ${r(staging('identifiers'))} ids where ids.profile_id = a.profile_id) as identifier_count\n` +
-    `from ${membership} group by a.profile_id`);
   const { norm, enc, shared } = t.classified;
-  await p.create(staging('edges'),
+  // The edge table is the widest output, and DuckDB writes it on little more than one core:
+  // built on a connection of its own while the others are built, it overlaps them.
+  const edgesBuilt = p.create(staging('edges'),
     `select rec.source, rec.record_key, i.id_type, i.id_value, x.column_name, 'exact:' || i.id_type as rule, a.profile_id\n` +
     `from ${r(enc)} x join ${r(t.ids)} i on i.id_node = x.id_node join ${r(t.records)} rec on rec.rec_id = x.rec_id ${recordProfile}\n` +
     `where not exists (select 1 from ${r(shared)} s where s.id_node = x.id_node) and not exists (select 1 from ${r(t.limitRejected)} l where l.rec_id = x.rec_id and l.id_node = x.id_node)`);
-  // Rejected by the degree caps or by a limit: few values, matched back to their rows in `norm`.
-  const columns = `n.source, n.record_key, n.id_type, n.column_name, n.raw_value, n.id_value`;
-  await p.create(staging('rejected_edges'),
-    // Only records of this run: the cache's table can already hold a record that arrived after
-    // the run read its sources.
-    `select ${columns}, n.reason, ${run} as run_id from ${r(norm)} n\n` +
-    `join ${r(t.records)} rec on rec.source = n.source and rec.record_key = n.record_key where n.reason is not null\n` +
-    `union all\n` +
-    `select ${columns}, 'degree_cap' as reason, ${run} as run_id from ${r(norm)} n\n` +
-    `join ${r(t.records)} rec on rec.source = n.source and rec.record_key = n.record_key\n` +
-    `join (select i.id_type, i.id_value from ${r(shared)} s join ${r(t.ids)} i on i.id_node = s.id_node) v on v.id_type = n.id_type and v.id_value = n.id_value where n.reason is null\n` +
-    `union all\n` +
-    `select ${columns}, 'limit' as reason, ${run} as run_id from ${r(norm)} n\n` +
-    `join (select rec.source, rec.record_key, i.id_type, i.id_value from ${r(t.limitRejected)} x join ${r(t.ids)} i on i.id_node = x.id_node join ${r(t.records)} rec on rec.rec_id = x.rec_id) l\n` +
-    `  on l.source = n.source and l.record_key = n.record_key and l.id_type = n.id_type and l.id_value = n.id_value where n.reason is null`);
+  const othersBuilt = (async () => {
+    await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id from ${membership}`);
+    // Grouped by integers first, then given their text: an identifier's accepted edges all lie in
+    // one component, and `edges` holds each (record, identifier) once, so count(*) counts records.
+    await p.create(staging('identifiers'),
+      `select i.id_type, i.id_value, a.profile_id, g.first_seen, g.last_seen, g.record_count from (\n` +
+      `  select e.id_node, f.comp, min(rec.updated_at) as first_seen, max(rec.updated_at) as last_seen, count(*) as record_count\n` +
+      `  from ${r(t.edges)} e join ${r(t.records)} rec on rec.rec_id = e.rec_id join ${r(t.final)} f on f.rec_id = e.rec_id\n` +
+      `  where ${acceptedEdge} group by e.id_node, f.comp) as g\n` +
+      `join ${r(t.ids)} i on i.id_node = g.id_node join ${r(assign)} a on a.comp = g.comp`);
+    await p.create(staging('profiles'),
+      `select a.profile_id, min(a.created_at) as created_at, max(rec.updated_at) as updated_at, count(*) as record_count,\n` +
+      `  count(distinct rec.source) as source_count,\n` +
+      `  (select count(*) from ${r(staging('identifiers'))} ids where ids.profile_id = a.profile_id) as identifier_count\n` +
+      `from ${membership} group by a.profile_id`);
+    // Rejected by the degree caps or by a limit: few values, matched back to their rows in `norm`.
+    const columns = `n.source, n.record_key, n.id_type, n.column_name, n.raw_value, n.id_value`;
+    await p.create(staging('rejected_edges'),
+      // Only records of this run: the cache's table can already hold a record that arrived after
+      // the run read its sources.
+      `select ${columns}, n.reason, ${run} as run_id from ${r(norm)} n\n` +
+      `join ${r(t.records)} rec on rec.source = n.source and rec.record_key = n.record_key where n.reason is not null\n` +
+      `union all\n` +
+      `select ${columns}, 'degree_cap' as reason, ${run} as run_id from ${r(norm)} n\n` +
+      `join ${r(t.records)} rec on rec.source = n.source and rec.record_key = n.record_key\n` +
+      `join (select i.id_type, i.id_value from ${r(shared)} s join ${r(t.ids)} i on i.id_node = s.id_node) v on v.id_type = n.id_type and v.id_value = n.id_value where n.reason is null\n` +
+      `union all\n` +
+      `select ${columns}, 'limit' as reason, ${run} as run_id from ${r(norm)} n\n` +
+      `join (select rec.source, rec.record_key, i.id_type, i.id_value from ${r(t.limitRejected)} x join ${r(t.ids)} i on i.id_node = x.id_node join ${r(t.records)} rec on rec.rec_id = x.rec_id) l\n` +
+      `  on l.source = n.source and l.record_key = n.record_key and l.id_type = n.id_type and l.id_value = n.id_value where n.reason is null`);
+  })();
+  const settled = await Promise.allSettled([edgesBuilt, othersBuilt]);
+  for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
   const newMerges =
     `select h.old_id as old_profile_id, a.profile_id as new_profile_id, ${run} as run_id, 'merge' as reason, ${now} as merged_at\n` +
     `from ${r(home)} h join ${r(assign)} a on a.comp = h.comp where a.profile_id <> h.old_id\n` +
