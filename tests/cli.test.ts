@@ -143,7 +143,7 @@ describe('cdp init, then build and inspect the new project on DuckDB', () => {
     expect(result.stdout).toMatch(/Compiled 3 models, 5 tests, 2 seeds, 0 sources in [\d.]+s -> .*target\/manifest\.json/);
 
     const manifest = JSON.parse(readFileSync(path.join(fresh, 'target', 'manifest.json'), 'utf8'));
-    expect(manifest.schema_version).toBe('cdp/manifest/v1');
+    expect(manifest.schema_version).toBe('cdp/manifest/v2');
     expect(manifest.project).toBe('fresh');
     const node = manifest.nodes['model.customer_orders'];
     expect(node).toMatchObject({ resource_type: 'model', relation: { schema: 'analytics', name: 'customer_orders' }, compiled_path: 'compiled/models/marts/customer_orders.sql' });

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileProject } from '../src/compiler/compile.js';
-import { WORKER_THRESHOLD } from '../src/compiler/compiled-files.js';
-import { buildManifest, writeArtifacts } from '../src/compiler/manifest.js';
+import { INDEX_FILE, startWritingCompiledFiles, WORKER_THRESHOLD } from '../src/compiler/compiled-files.js';
+import { buildManifest, manifestJson, writeArtifacts } from '../src/compiler/manifest.js';
 import { loadProject } from '../src/project/project.js';
 import { makeProject, removeProject } from './helpers/project.js';
 
@@ -42,9 +43,11 @@ describe('compile artifacts of a large project', () => {
       expect(sql).toBe(i === 0 ? 'select 1 as id\n' : `select id from "analytics"."m${i - 1}" where 3 > 0\n`);
       expect(manifest.nodes[`model.m${i}`].checksum).toBe(sha256(sql.trimEnd()));
     }
-    // Generic tests carry their SQL, not a file or a checksum.
-    expect(manifest.nodes['test.not_null_m5_id']).toMatchObject({ compiled_sql: expect.stringContaining('"analytics"."m5"') });
-    expect(manifest.nodes['test.not_null_m5_id'].checksum).toBeUndefined();
+    // Generic tests are compact references to what they check: no file, SQL or checksum.
+    expect(manifest.nodes['test.not_null_m5_id']).toBeUndefined();
+    expect(manifest.generic_tests['test.not_null_m5_id']).toEqual({ type: 'not_null', attached_to: 'model.m5', column: 'id' });
+    expect(manifest.nodes['model.m5'].properties_path).toBe('models/g0/schema.yml');
+    expect(existsSync(path.join(target, 'compiled', 'models', 'g0', 'schema.yml'))).toBe(false);
 
     // Warm: nothing changed, nothing is rewritten; a deleted file comes back.
     const before = statSync(file(7)).mtimeMs;
@@ -59,7 +62,24 @@ describe('compile artifacts of a large project', () => {
     await writeArtifacts(await compileProject({ projectDir: dir }), target);
     expect(readFileSync(file(7), 'utf8')).toBe('select id from "analytics"."m6" where 4 > 0\n');
     expect(readFileSync(file(0), 'utf8')).toBe('select 1 as id\n');
-    expect(existsSync(`${manifestPath}.tmp`)).toBe(false);
+    expect(readdirSync(target).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('shares the writing between the worker and the caller, whoever gets there first', async () => {
+    const files = Array.from({ length: WORKER_THRESHOLD * 3 }, (_, i) => ({ rel: `d${i % 7}/f${i}.sql`, sql: `select ${i}`, checksum: `c${i}` }));
+    for (const delay of [0, 300]) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'cdp-compiled-'));
+      dirs.push(dir);
+      const writing = startWritingCompiledFiles(dir, files);
+      // Without a delay the caller usually takes every file; with one, the worker takes most.
+      await new Promise((r) => setTimeout(r, delay));
+      expect(await writing.finish()).toBe(files.length);
+      for (const i of [0, 1, files.length - 1]) expect(readFileSync(path.join(dir, files[i].rel), 'utf8')).toBe(`select ${i}\n`);
+      expect(readdirSync(dir).sort()).toEqual([INDEX_FILE, 'd0', 'd1', 'd2', 'd3', 'd4', 'd5', 'd6']);
+      expect(Object.keys(JSON.parse(readFileSync(path.join(dir, INDEX_FILE), 'utf8')))).toHaveLength(files.length);
+      // Nothing changed: nothing is written, and the index is left alone.
+      expect(await startWritingCompiledFiles(dir, files).finish()).toBe(0);
+    }
   });
 
   it('serialises the manifest in chunks exactly as one JSON.stringify would', async () => {
@@ -68,6 +88,7 @@ describe('compile artifacts of a large project', () => {
     const text = readFileSync(await writeArtifacts(compiled, path.join(dir, 'target')), 'utf8');
     const generatedAt = (JSON.parse(text) as { generated_at: string }).generated_at;
     expect(compiled.order.length).toBeGreaterThan(1024);
+    expect(text).toBe([...manifestJson(compiled, compiled.order.map((id) => compiled.graph.get(id)))].join('').replace(/"generated_at":"[^"]*"/, `"generated_at":"${generatedAt}"`));
     expect(text).toBe(JSON.stringify({ ...buildManifest(compiled), generated_at: generatedAt }));
   });
 
@@ -92,5 +113,15 @@ describe('compile artifacts of a large project', () => {
     writeFileSync(path.join(dir, 'target'), 'not a directory');
     await expect(writeArtifacts(await compileProject({ projectDir: dir }), target)).rejects.toThrow(/ENOTDIR|EEXIST|not a directory/i);
     expect(existsSync(path.join(target, 'manifest.json'))).toBe(false);
+  });
+
+  it('leaves no manifest (nor a temporary one) when a compiled file cannot be written', async () => {
+    const dir = bigProject(WORKER_THRESHOLD + 1);
+    const target = path.join(dir, 'target');
+    // A file where one of the compiled/ directories should be makes the writes in it fail.
+    mkdirSync(path.join(target, 'compiled', 'models'), { recursive: true });
+    writeFileSync(path.join(target, 'compiled', 'models', 'g3'), 'not a directory');
+    await expect(writeArtifacts(await compileProject({ projectDir: dir }), target)).rejects.toThrow(/ENOTDIR|EEXIST|not a directory/i);
+    expect(readdirSync(target)).toEqual(['compiled']);
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileProject } from '../src/compiler/compile.js';
@@ -172,6 +172,27 @@ describe('compiler', () => {
     expect(c.graph.get('test.no_negative').test?.attachedTo).toBe('model.a');
   });
 
+  it('lists generic tests in the manifest as compact references (v2)', async () => {
+    const dir = project({
+      'models/a.sql': "select 1 as id, 'x' as kind",
+      'models/b.sql': 'select id from {{ref "a"}}',
+      'models/a.yml': 'models:\n  - name: a\n    tags: [core]\n    columns:\n      - name: id\n        tests: [not_null]\n      - name: kind\n        tests:\n          - accepted_values: { values: [x, y], severity: warn }\n  - name: b\n    columns:\n      - name: id\n        tests:\n          - relationships: { to: a, field: id }\n',
+      'models/no_negative.test.sql': '{{config severity="warn"}}\nselect * from {{ref "a"}} where id < 0',
+    });
+    const manifest = JSON.parse(readFileSync(await writeArtifacts(await compileProject({ projectDir: dir }), path.join(dir, 'target')), 'utf8'));
+    expect(manifest.generic_tests).toEqual({
+      'test.not_null_a_id': { type: 'not_null', attached_to: 'model.a', column: 'id' },
+      'test.accepted_values_a_kind': { type: 'accepted_values', attached_to: 'model.a', column: 'kind', severity: 'warn', args: { values: ['x', 'y'] } },
+      'test.relationships_b_id': { type: 'relationships', attached_to: 'model.b', column: 'id', args: { to: 'a', field: 'id' }, depends_on: ['model.b', 'model.a'] },
+    });
+    expect(Object.keys(manifest.nodes).filter((id) => id.startsWith('test.'))).toEqual(['test.no_negative']);
+    expect(manifest.nodes['test.no_negative']).toMatchObject({
+      resource_type: 'test', compiled_path: 'compiled/models/no_negative.test.sql', depends_on: ['model.a'], test: { severity: 'warn', attached_to: 'model.a' },
+    });
+    expect(manifest.nodes['model.a']).toMatchObject({ properties_path: 'models/a.yml', tags: ['core'] });
+    expect(manifest.nodes['model.a'].test).toBeUndefined();
+  });
+
   it('writes a versioned manifest and compiled SQL', async () => {
     const dir = project({ 'models/sub/a.sql': 'select {{var "n"}} as n' });
     const c = await compileProject({ projectDir: dir });
@@ -180,7 +201,7 @@ describe('compiler', () => {
     expect(manifest.schema_version).toBe(MANIFEST_VERSION);
     expect(manifest.nodes['model.a']).toMatchObject({ resource_type: 'model', relation: { schema: 'analytics', name: 'a' }, compiled_path: 'compiled/models/sub/a.sql' });
     expect(readFileSync(path.join(dir, 'target/compiled/models/sub/a.sql'), 'utf8')).toBe('select 3 as n\n');
-    expect(existsSync(path.join(dir, 'target/manifest.json.tmp'))).toBe(false);
+    expect(readdirSync(path.join(dir, 'target')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
 

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { CdpError, CdpErrors, type SourceLocation } from '../errors.js';
 import { resolveTarget, type ResolvedTarget } from '../project/config.js';
-import { asList, type ResourceProps, type TestDecl } from '../project/properties.js';
-import { loadProject, type Project } from '../project/project.js';
+import { asList, type ColumnProps, type ResourceProps, type TestDecl } from '../project/properties.js';
+import { startLoadingProject, type Project } from '../project/project.js';
 import { didYouMean } from '../project/schema.js';
 import { referencedEnvVars } from '../project/secrets.js';
 import { genericTestSql, parseTestTarget, splitTestEntry, testName } from '../testing/generic-tests.js';
@@ -16,7 +16,7 @@ import type { Dialect, Relation } from '../warehouse/types.js';
 import { materializationNames, getMaterialization } from '../materializations/registry.js';
 import { Graph, type GraphNode } from './graph.js';
 import { inlineEphemerals } from './ephemeral.js';
-import { TemplateEngine, renderingFile, type RenderScope } from './templates.js';
+import { TemplateEngine, renderingFile, type ParsedTemplate, type RenderScope } from './templates.js';
 import { DIALECT_HELPER_NAMES, dialectHelpers, dispatchByTarget } from './dialect-helpers.js';
 import { IDENTITY_OUTPUTS, outputName, parseIdentitySpec } from '../identity/spec.js';
 import type { ResolvedSource } from '../identity/pipeline.js';
@@ -64,7 +64,29 @@ async function loadHelperModule(absPath: string): Promise<Record<string, unknown
 }
 
 export async function compileProject(opts: CompileOptions): Promise<CompiledProject> {
-  const project = loadProject(opts.projectDir);
+  // A large project's property files are parsed on a worker meanwhile (see yaml-worker.ts).
+  const loading = startLoadingProject(opts.projectDir);
+  const { project } = loading;
+  let prepared: Awaited<ReturnType<typeof prepare>>;
+  try {
+    prepared = await prepare(project, opts);
+  } catch (err) {
+    // Problems in the property files are reported first, as they always were.
+    await loading.properties();
+    throw err;
+  }
+  await loading.properties();
+  const { target, dialect, engine, templates } = prepared;
+  const vars = { ...project.config.vars, ...(opts.vars ?? {}) };
+  const compiler = new Compiler(project, target, dialect, engine, vars, templates);
+  return compiler.compile();
+}
+
+/** A template that failed to parse keeps its error until the compile reaches it. */
+type Parsed = ParsedTemplate | { failed: unknown };
+
+/** Everything that needs the project's files but not its property files. */
+async function prepare(project: Project, opts: CompileOptions) {
   const target = resolveTarget(project.config, opts.target, { secrets: false });
   const dialect = await dialectFor(target.type);
   const engine = new TemplateEngine();
@@ -77,10 +99,15 @@ export async function compileProject(opts: CompileOptions): Promise<CompiledProj
     if (engine.hasHelper(name)) throw new CdpError(`helper "${name}" is already defined`, { location: { file }, hint: `rename it; built-in helpers (ref, source, config, var, env, is_incremental, ${DIALECT_HELPER_NAMES.join(', ')}) cannot be replaced` });
     engine.registerHelper(name, fn);
   }
-
-  const vars = { ...project.config.vars, ...(opts.vars ?? {}) };
-  const compiler = new Compiler(project, target, dialect, engine, vars);
-  return compiler.compile();
+  // Models are parsed now, while the property files may still be parsing elsewhere.
+  const templates = project.models.map((file): Parsed => {
+    try {
+      return engine.parse(file.text, file.path);
+    } catch (failed) {
+      return { failed };
+    }
+  });
+  return { target, dialect, engine, templates };
 }
 
 /** A helper module's exported functions, each named as exported (dispatch prefixes included). */
@@ -107,6 +134,8 @@ class Compiler {
   private anyEphemeral?: boolean;
   /** Extra relations a node publishes under their own names (identity outputs). */
   private readonly outputRelations = new Map<string, Relation>();
+  /** Quoted relations: a model is referenced from many others, and quoting is regex work. */
+  private readonly quotedRelations = new Map<Relation, string>();
 
   constructor(
     private readonly project: Project,
@@ -114,6 +143,8 @@ class Compiler {
     private readonly dialect: Dialect,
     private readonly engine: TemplateEngine,
     private readonly vars: Record<string, unknown>,
+    /** project.models, parsed (in the same order). */
+    private readonly templates: Parsed[],
   ) {
     this.secretEnvVars = new Set(referencedEnvVars(readFileSync(project.config.dir + '/cdp.config.yaml', 'utf8')));
   }
@@ -212,7 +243,7 @@ class Compiler {
       const config = { ...(p?.config ?? {}) };
       if (config.enabled === false) continue;
       const node: GraphNode = {
-        id: `seed.${file.name}`, name: file.name, resourceType: 'seed', path: file.path, location: { file: file.path },
+        id: `seed.${file.name}`, name: file.name, resourceType: 'seed', path: file.path, propertiesPath: p?.location.file, location: { file: file.path },
         relation: { schema: (config.schema as string) ?? this.project.config.seedSchema ?? this.target.schema, name: (config.alias as string) ?? file.name },
         config: { materialized: 'seed', ...config }, tags: [...asList(config.tags), ...(p?.tags ?? [])], description: p?.description,
         columns: p?.columns ?? [], dependsOn: [], seedFile: file.absPath,
@@ -236,9 +267,11 @@ class Compiler {
   private addModels(props: Map<string, ResourceProps>): void {
     const defaults = this.project.config.modelDefaults;
     const kinds = materializationNames();
-    for (const file of this.project.models) {
+    this.project.models.forEach((file, i) => {
       this.attempt(() => {
-        const template = this.engine.parse(file.text, file.path);
+        const parsed = this.templates[i];
+        if ('failed' in parsed) throw parsed.failed;
+        const template = parsed;
         const p = props.get(`model:${file.name}`);
         const config: Record<string, unknown> = { materialized: defaults.materialized, ...(p?.config ?? {}), ...template.analysis.config };
         if (config.enabled === false) return;
@@ -252,7 +285,7 @@ class Compiler {
           throw new CdpError(`unknown materialization "${kind}"`, { location: { file: configLoc.file, line: configLoc.line, column: configLoc.column, key: 'materialized' }, hint: `${near ? `did you mean "${near}"? ` : ''}available: ${kinds.join(', ')}` });
         }
         const node: GraphNode = {
-          id: `model.${file.name}`, name: file.name, resourceType: 'model', path: file.path, location: { file: file.path },
+          id: `model.${file.name}`, name: file.name, resourceType: 'model', path: file.path, propertiesPath: p?.location.file, location: { file: file.path },
           relation: mat.inline ? undefined : { schema: (config.schema as string) ?? defaults.schema ?? this.target.schema, name: (config.alias as string) ?? file.name },
           config, tags: [...new Set([...defaults.tags, ...asList(config.tags), ...(p?.tags ?? [])])], description: p?.description,
           columns: p?.columns ?? [], dependsOn: [], template,
@@ -260,7 +293,7 @@ class Compiler {
         for (const problem of mat.validate?.(node) ?? []) throw new CdpError(problem, { location: configLoc });
         if (this.claimName(node)) this.graph.add(node);
       });
-    }
+    });
     this.reportOrphans(props, 'model');
   }
 
@@ -422,20 +455,26 @@ class Compiler {
     return found;
   }
 
+  private quote(rel: Relation): string {
+    let quoted = this.quotedRelations.get(rel);
+    if (quoted === undefined) this.quotedRelations.set(rel, (quoted = this.dialect.relation(rel)));
+    return quoted;
+  }
+
   private scopeFor(node: GraphNode, isIncremental: boolean): RenderScope {
     return {
       file: node.path,
       isIncremental,
-      thisRelation: node.relation ? this.dialect.relation(node.relation) : node.name,
+      thisRelation: node.relation ? this.quote(node.relation) : node.name,
       ref: (name, loc) => {
         const dep = this.lookupRef(name, loc);
         if (!node.dependsOn.includes(dep.id)) {
           throw new CdpError(`ref "${name}" was not known when the DAG was built`, { location: loc, hint: 'make the ref argument a literal string, or reference it literally elsewhere in the model' });
         }
         const rel = this.outputRelations.get(name) ?? dep.relation;
-        return rel ? this.dialect.relation(rel) : ephemeralCteName(dep.name);
+        return rel ? this.quote(rel) : ephemeralCteName(dep.name);
       },
-      source: (s, t, loc) => this.dialect.relation(this.lookupSource(s, t, loc).relation!),
+      source: (s, t, loc) => this.quote(this.lookupSource(s, t, loc).relation!),
       variable: (name, fallback, hasFallback, loc) => {
         if (name in this.vars) return this.vars[name];
         if (hasFallback) return fallback;
@@ -499,7 +538,7 @@ class Compiler {
     const attach = (parent: GraphNode, decls: TestDecl[]) => {
       if (decls.length === 0) return;
       // Once per parent, not per test: a large project has tens of thousands of tests.
-      const relation = parent.relation && this.dialect.relation(parent.relation);
+      const relation = parent.relation && this.quote(parent.relation);
       const modelPart = parent.name.replace('.', '_');
       for (const decl of decls) {
         this.attempt(() => {
@@ -521,9 +560,9 @@ class Compiler {
           if (severity !== 'error' && severity !== 'warn') throw new CdpError(`severity must be "error" or "warn", not "${String(severity)}"`, { location: decl.location });
           const name = uniqueName(testName(type, modelPart, decl.column, args));
           this.graph.add({
-            id: `test.${name}`, name, resourceType: 'test', path: decl.location.file, location: decl.location, config: { severity },
-            tags: parent.tags, columns: [], dependsOn: [parent.id, ...extraDeps], compiledSql: sql,
-            test: { kind: 'generic', type, severity, attachedTo: parent.id, column: decl.column },
+            id: `test.${name}`, name, resourceType: 'test', path: decl.location.file, location: decl.location, config: TEST_CONFIG[severity],
+            tags: parent.tags, columns: NO_COLUMNS, dependsOn: extraDeps.length ? [parent.id, ...extraDeps] : [parent.id], compiledSql: flat(sql),
+            test: { kind: 'generic', type, severity, attachedTo: parent.id, column: decl.column, args: declaredArgs(args) },
           });
         });
       }
@@ -560,6 +599,33 @@ class Compiler {
     if (attached.length === 1) node.test!.attachedTo = attached[0];
     this.graph.add(node);
   }
+}
+
+/*
+ * Generic tests are the most numerous nodes (two or three per model) and live for the whole
+ * compile, so they share what they can: config by severity (frozen, as it is shared) and an
+ * empty column list.
+ */
+const TEST_CONFIG = {
+  error: Object.freeze({ severity: 'error' }),
+  warn: Object.freeze({ severity: 'warn' }),
+} as const satisfies Record<'error' | 'warn', Record<string, unknown>>;
+const NO_COLUMNS = Object.freeze([]) as unknown as ColumnProps[];
+
+/**
+ * SQL built by concatenation is a tree of pieces until first read; reading a character makes
+ * V8 flatten it into one string, so the pieces are freed now rather than kept with the node.
+ */
+function flat(sql: string): string {
+  sql.charCodeAt(0);
+  return sql;
+}
+
+/** A generic test's arguments worth recording: not severity (kept apart), config (flattened in) or name (the id). */
+function declaredArgs(args: Record<string, unknown>): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const key in args) if (key !== 'severity' && key !== 'config' && key !== 'name') (out ??= {})[key] = args[key];
+  return out;
 }
 
 export function ephemeralCteName(model: string): string {

@@ -17,6 +17,8 @@ export interface TestSpec {
   /** The model/seed/source the test checks, when it is attached to one. */
   attachedTo?: string;
   column?: string;
+  /** Generic tests: the arguments as declared, besides severity (and name), when there are any. */
+  args?: Record<string, unknown>;
 }
 
 export interface GraphNode {
@@ -25,6 +27,8 @@ export interface GraphNode {
   resourceType: ResourceType;
   /** Project-relative file path (forward slashes). */
   path: string;
+  /** Models and seeds described in a properties file: that file (project-relative). */
+  propertiesPath?: string;
   location: SourceLocation;
   relation?: Relation;
   config: Record<string, unknown>;

@@ -1,21 +1,31 @@
 /**
  * Compile artifacts: `target/manifest.json` (typed, versioned) and `target/compiled/**.sql`.
+ *
+ * Manifest v2 keeps generic tests apart from the other nodes, in `generic_tests`, as compact
+ * references to the node and column they check: a large project has two or three of them per
+ * model, and in v1 each repeated its SQL, config, tags and file, which made them two thirds of
+ * the file and of the time spent writing it.
  */
 import crypto from 'node:crypto';
-import { renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { writeCompiledFiles, type CompiledFile } from './compiled-files.js';
+import { startWritingCompiledFiles, type CompiledFile } from './compiled-files.js';
 import type { CompiledProject } from './compile.js';
 import type { GraphNode } from './graph.js';
 
-export const MANIFEST_VERSION = 'cdp/manifest/v1';
+export const MANIFEST_VERSION = 'cdp/manifest/v2';
 
-/** Optional fields are left out when empty, which keeps a 10,000-model manifest small. */
+/** Models, seeds, sources and singular tests. Optional fields are left out when empty. */
 export interface ManifestNode {
   unique_id: string;
   name: string;
   resource_type: GraphNode['resourceType'];
   original_file_path: string;
+  /**
+   * Models and seeds described in a properties file: that file. Their generic tests are
+   * declared there (a source's, in its original_file_path).
+   */
+  properties_path?: string;
   relation?: { schema: string; name: string };
   config: Record<string, unknown>;
   tags?: string[];
@@ -23,14 +33,28 @@ export interface ManifestNode {
   columns?: { name: string; description?: string; data_type?: string }[];
   depends_on: string[];
   compiled_path?: string;
-  /**
-   * SHA-256 of the compiled file's SQL; changes when the template, vars or env inputs change.
-   * Generic tests have none: their SQL is right there in compiled_sql.
-   */
+  /** SHA-256 of the compiled file's SQL; changes when the template, vars or env inputs change. */
   checksum?: string;
-  /** Generic tests only: their SQL (other nodes have a file at compiled_path). */
-  compiled_sql?: string;
-  test?: GraphNode['test'];
+  /** Singular tests only. */
+  test?: { severity: 'error' | 'warn'; attached_to?: string };
+}
+
+/**
+ * A generic test (`not_null`, `unique`, ... declared in YAML), keyed by its id in
+ * `generic_tests`. Its SQL follows from the type, the arguments and the attached node's
+ * relation; its tags are the attached node's.
+ */
+export interface ManifestGenericTest {
+  type: string;
+  /** The model, seed or source under test. */
+  attached_to: string;
+  column?: string;
+  /** Left out when `error`. */
+  severity?: 'warn';
+  /** The test's arguments as declared (e.g. `values`, `where`), when it has any besides severity. */
+  args?: Record<string, unknown>;
+  /** Left out when the test depends on attached_to alone (only relationships tests add one). */
+  depends_on?: string[];
 }
 
 export interface Manifest {
@@ -39,7 +63,10 @@ export interface Manifest {
   project: string;
   target: { name: string; type: string; schema: string };
   vars_checksum: string;
+  /** In dependency order, parents first. */
   nodes: Record<string, ManifestNode>;
+  /** In dependency order too. */
+  generic_tests: Record<string, ManifestGenericTest>;
 }
 
 // One-shot hashing (Node 20.12+) skips a Hash object per file; thousands of files add up.
@@ -51,12 +78,14 @@ export function sqlFileOf(node: GraphNode): string {
   return node.path.endsWith('.sql') ? node.path : `${node.path}/${node.name}.sql`;
 }
 
+const isGenericTest = (node: GraphNode) => node.test?.kind === 'generic';
+
 /**
  * Models and singular tests get a file each; generic tests (thousands in a large project,
- * each a few lines) carry their SQL in the manifest instead, which keeps compile fast.
+ * each a few lines) are compiled when they run, and listed compactly in the manifest.
  */
 export function compiledPathOf(node: GraphNode): string | null {
-  if (node.compiledSql === undefined || node.test?.kind === 'generic') return null;
+  if (node.compiledSql === undefined || isGenericTest(node)) return null;
   return `compiled/${sqlFileOf(node)}`;
 }
 
@@ -66,6 +95,7 @@ function manifestNode(n: GraphNode, checksum: string | undefined): ManifestNode 
     name: n.name,
     resource_type: n.resourceType,
     original_file_path: n.path,
+    properties_path: n.propertiesPath,
     relation: n.relation,
     config: n.config,
     tags: n.tags.length ? n.tags : undefined,
@@ -73,13 +103,24 @@ function manifestNode(n: GraphNode, checksum: string | undefined): ManifestNode 
     columns: n.columns.length ? n.columns.map((c) => ({ name: c.name, description: c.description, data_type: c.dataType })) : undefined,
     depends_on: n.dependsOn,
     compiled_path: compiledPathOf(n) ?? undefined,
-    checksum: n.compiledSql === undefined || n.test?.kind === 'generic' ? undefined : checksum ?? sha256(n.compiledSql),
-    compiled_sql: n.test?.kind === 'generic' ? n.compiledSql : undefined,
-    test: n.test,
+    checksum: n.compiledSql === undefined ? undefined : checksum ?? sha256(n.compiledSql),
+    test: n.test ? { severity: n.test.severity, attached_to: n.test.attachedTo } : undefined,
   };
 }
 
-function manifestHeader(compiled: CompiledProject): Omit<Manifest, 'nodes'> {
+function genericTest(n: GraphNode): ManifestGenericTest {
+  const t = n.test!;
+  return {
+    type: t.type,
+    attached_to: t.attachedTo!,
+    column: t.column,
+    severity: t.severity === 'warn' ? 'warn' : undefined,
+    args: t.args,
+    depends_on: n.dependsOn.length === 1 && n.dependsOn[0] === t.attachedTo ? undefined : n.dependsOn,
+  };
+}
+
+function manifestHeader(compiled: CompiledProject): Omit<Manifest, 'nodes' | 'generic_tests'> {
   return {
     schema_version: MANIFEST_VERSION,
     generated_at: new Date().toISOString(),
@@ -92,33 +133,48 @@ function manifestHeader(compiled: CompiledProject): Omit<Manifest, 'nodes'> {
 /** `checksums` holds those already computed, by node id. */
 export function buildManifest(compiled: CompiledProject, checksums = new Map<string, string>()): Manifest {
   const nodes: Record<string, ManifestNode> = {};
-  for (const id of compiled.order) nodes[id] = manifestNode(compiled.graph.get(id), checksums.get(id));
-  return { ...manifestHeader(compiled), nodes };
+  const tests: Record<string, ManifestGenericTest> = {};
+  for (const id of compiled.order) {
+    const n = compiled.graph.get(id);
+    if (isGenericTest(n)) tests[id] = genericTest(n);
+    else nodes[id] = manifestNode(n, checksums.get(id));
+  }
+  return { ...manifestHeader(compiled), nodes, generic_tests: tests };
 }
 
 const NODES_PER_CHUNK = 512;
 
-/**
- * The manifest as JSON, byte for byte `JSON.stringify(buildManifest(...))`, serialised a few
- * hundred nodes at a time: the objects describing each chunk are then short-lived garbage,
- * instead of tens of thousands of objects that the garbage collector copies before the one
- * big serialisation at the end.
- */
-function manifestJson(compiled: CompiledProject, nodes: GraphNode[], checksums: Map<string, string>): string {
-  const head = JSON.stringify({ ...manifestHeader(compiled), nodes: {} });
-  const parts: string[] = [];
+/** The members of a JSON object holding `entry(n)` under each node's id, a chunk at a time. */
+function* jsonMembers<T>(nodes: GraphNode[], entry: (n: GraphNode) => T): Generator<string> {
   for (let from = 0; from < nodes.length; from += NODES_PER_CHUNK) {
-    const chunk: Record<string, ManifestNode> = {};
-    for (const n of nodes.slice(from, from + NODES_PER_CHUNK)) chunk[n.id] = manifestNode(n, checksums.get(n.id));
-    parts.push(JSON.stringify(chunk).slice(1, -1));
+    const chunk: Record<string, T> = {};
+    for (let i = from; i < Math.min(from + NODES_PER_CHUNK, nodes.length); i++) chunk[nodes[i].id] = entry(nodes[i]);
+    const json = JSON.stringify(chunk);
+    yield from === 0 ? json.slice(1, -1) : `,${json.slice(1, -1)}`;
   }
-  // head ends with `"nodes":{}}`.
-  return `${head.slice(0, -2)}${parts.join(',')}}}`;
 }
 
 /**
- * Writes the compiled SQL files and then the manifest. Returns the manifest's path. The files
- * are written (in a worker, for large projects) while the manifest is built and serialised.
+ * The manifest as JSON, in pieces that concatenate to exactly
+ * `JSON.stringify(buildManifest(...))`. Serialised a few hundred nodes at a time: the objects
+ * describing each chunk, and each chunk's text, are then short-lived garbage, instead of tens
+ * of thousands of objects that the garbage collector copies before one big serialisation,
+ * and a 10 MB string copied once more to be written.
+ */
+export function* manifestJson(compiled: CompiledProject, nodes: GraphNode[], checksums = new Map<string, string>()): Generator<string> {
+  const head = JSON.stringify({ ...manifestHeader(compiled), nodes: {}, generic_tests: {} });
+  // head ends with `"nodes":{},"generic_tests":{}}`.
+  yield `${head.slice(0, -'"nodes":{},"generic_tests":{}}'.length)}"nodes":{`;
+  yield* jsonMembers(nodes.filter((n) => !isGenericTest(n)), (n) => manifestNode(n, checksums.get(n.id)));
+  yield '},"generic_tests":{';
+  yield* jsonMembers(nodes.filter(isGenericTest), genericTest);
+  yield '}}';
+}
+
+/**
+ * Writes the compiled SQL files and then the manifest. Returns the manifest's path. Many files
+ * are written by a worker while the manifest is built and serialised, and then by this thread
+ * as well (see compiled-files.ts).
  */
 export async function writeArtifacts(compiled: CompiledProject, targetDir: string): Promise<string> {
   const manifestPath = path.join(targetDir, 'manifest.json');
@@ -132,14 +188,32 @@ export async function writeArtifacts(compiled: CompiledProject, targetDir: strin
     checksums.set(node.id, checksum);
     files.push({ rel: compiledPath.slice('compiled/'.length), sql: node.compiledSql!, checksum });
   }
-  const writing = writeCompiledFiles(path.join(targetDir, 'compiled'), files);
-  // A failed write must not leave an unhandled rejection while the manifest is being built.
-  writing.catch(() => undefined);
-  const json = manifestJson(compiled, nodes, checksums);
-  await writing;
-  // Written last and atomically: a manifest never describes files that are not there.
-  const tmp = `${manifestPath}.tmp`;
-  writeFileSync(tmp, json);
+  // Large numbers of files are written by a worker meanwhile, and then by this thread too.
+  const writing = startWritingCompiledFiles(path.join(targetDir, 'compiled'), files);
+  // The manifest is written to a temporary file meanwhile, and put in place last and
+  // atomically: a manifest never describes files that are not there.
+  // Named for this call: two compiles of one project at once must not rename each other's file.
+  const tmp = `${manifestPath}.${process.pid}-${++manifestWrites}.tmp`;
+  mkdirSync(targetDir, { recursive: true });
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      for (const piece of manifestJson(compiled, nodes, checksums)) writeFully(fd, piece);
+    } finally {
+      closeSync(fd);
+    }
+    await writing.finish();
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
   renameSync(tmp, manifestPath);
   return manifestPath;
+}
+
+let manifestWrites = 0;
+
+function writeFully(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
 }

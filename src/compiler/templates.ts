@@ -28,9 +28,9 @@ export interface TemplateAnalysis {
   partials: string[];
 }
 
-/** A template made only of text and simple helper calls, rendered without Handlebars. */
+/** A template made only of text (a string) and simple helper calls, rendered without Handlebars. */
 export type SimplePart =
-  | { text: string }
+  | string
   | { helper: string; args: unknown[]; hash: Record<string, unknown>; line: number; column: number };
 
 export interface ParsedTemplate {
@@ -104,6 +104,8 @@ const BUILTIN_HELPERS: Record<string, (...args: unknown[]) => unknown> = {
 };
 
 const FAST_HELPERS = new Set(['ref', 'source', 'config', 'var', 'env', 'is_incremental']);
+/** The one copy of each fast helper's name, so that parsed templates do not each hold their own. */
+const HELPER_NAMES = new Map([...FAST_HELPERS, 'this'].map((name) => [name, name]));
 
 /**
  * Handlebars is loaded on first need: a project whose templates all take the fast path
@@ -218,6 +220,15 @@ const TOKEN = /\s*(?:([A-Za-z_][A-Za-z0-9_]*)=)?(?:"([^"\\]*)"|'([^'\\]*)'|(-?\d
 const HELPER_NAME = /\s*([A-Za-z_][A-Za-z0-9_]*)/y;
 
 /**
+ * Parsed templates live for the whole compile (tens of thousands in a large project), so
+ * their parts are kept small: helper calls without `key=value` pairs share one frozen hash,
+ * and arrays are copied to their exact size (an array grown by push reserves 17 slots).
+ */
+const NO_HASH: Record<string, unknown> = Object.freeze({});
+/** Arguments are gathered here, then copied to an array of their exact number. */
+const scratchArgs: unknown[] = [];
+
+/**
  * Tokenises templates that use only text and simple helper calls with literal arguments,
  * without Handlebars' parser. Returns undefined for anything else (blocks, partials,
  * comments, whitespace control, escapes, non-literal arguments), which then takes the
@@ -237,35 +248,35 @@ export function scanSimpleTemplate(text: string): SimplePart[] | undefined {
   for (;;) {
     const open = text.indexOf('{{', pos);
     if (open === -1) {
-      if (pos < text.length) parts.push({ text: text.slice(pos) });
-      return parts;
+      if (pos < text.length) parts.push(text.slice(pos));
+      return parts.slice();
     }
     if (open > 0 && text[open - 1] === '\\') return undefined;
     const next = text[open + 2];
     if (next === '{' || next === '~' || next === '!' || next === '#' || next === '/' || next === '>' || next === '^' || next === '&' || next === '*') return undefined;
-    if (open > pos) parts.push({ text: text.slice(pos, open) });
+    if (open > pos) parts.push(text.slice(pos, open));
     advanceLines(open);
     const column = open - lineStart + 1;
     HELPER_NAME.lastIndex = open + 2;
     const name = HELPER_NAME.exec(text);
     if (!name || !(FAST_HELPERS.has(name[1]) || name[1] === 'this')) return undefined;
     let at = HELPER_NAME.lastIndex;
-    const args: unknown[] = [];
-    const hash: Record<string, unknown> = {};
+    let argc = 0;
+    let hash = NO_HASH;
     for (;;) {
       TOKEN.lastIndex = at;
       const tok = TOKEN.exec(text);
       if (!tok) break;
       const value = tok[2] ?? tok[3] ?? (tok[4] !== undefined ? Number(tok[4]) : tok[5] === 'true' ? true : tok[5] === 'false' ? false : tok[5] === 'null' ? null : undefined);
-      if (tok[1]) hash[tok[1]] = value;
-      else if (Object.keys(hash).length) return undefined; // positional after hash: let Handlebars report it
-      else args.push(value);
+      if (tok[1]) (hash === NO_HASH ? (hash = {}) : hash)[tok[1]] = value;
+      else if (hash !== NO_HASH) return undefined; // positional after hash: let Handlebars report it
+      else scratchArgs[argc++] = value;
       at = TOKEN.lastIndex;
     }
     while (text[at] === ' ' || text[at] === '\t' || text[at] === '\n' || text[at] === '\r') at++;
     if (!text.startsWith('}}', at) || text[at - 1] === '~' || text[at + 2] === '}') return undefined;
-    if (name[1] === 'this' && (args.length || Object.keys(hash).length)) return undefined;
-    parts.push({ helper: name[1], args, hash, line, column });
+    if (name[1] === 'this' && (argc || hash !== NO_HASH)) return undefined;
+    parts.push({ helper: HELPER_NAMES.get(name[1])!, args: scratchArgs.slice(0, argc), hash, line, column });
     advanceLines(at + 2);
     pos = at + 2;
   }
@@ -275,7 +286,7 @@ export function scanSimpleTemplate(text: string): SimplePart[] | undefined {
 function simpleParts(ast: AST): SimplePart[] | undefined {
   const parts: SimplePart[] = [];
   for (const stmt of ast.body) {
-    if (stmt.type === 'ContentStatement') parts.push({ text: (stmt as hbs.AST.ContentStatement).value });
+    if (stmt.type === 'ContentStatement') parts.push((stmt as hbs.AST.ContentStatement).value);
     else if (stmt.type === 'CommentStatement') continue;
     else if (stmt.type === 'MustacheStatement') {
       const m = stmt as hbs.AST.MustacheStatement;
@@ -301,7 +312,7 @@ function simpleParts(ast: AST): SimplePart[] | undefined {
 function analyseParts(parts: SimplePart[], file: string): TemplateAnalysis {
   const out: TemplateAnalysis = { refs: [], sources: [], config: {}, dynamic: false, partials: [] };
   for (const p of parts) {
-    if (!('helper' in p)) continue;
+    if (typeof p === 'string') continue;
     const { helper, args, line, column } = p;
     if (helper === 'ref') {
       if (args.length === 1 && typeof args[0] === 'string') out.refs.push({ name: args[0], line, column });
@@ -314,6 +325,9 @@ function analyseParts(parts: SimplePart[], file: string): TemplateAnalysis {
       out.configLine ??= line;
     }
   }
+  // Exact-size copies: these live as long as the compile (see NO_HASH).
+  if (out.refs.length) out.refs = out.refs.slice();
+  if (out.sources.length) out.sources = out.sources.slice();
   return out;
 }
 
@@ -376,19 +390,47 @@ function analyse(ast: AST, file: string): TemplateAnalysis {
   return out;
 }
 
+/** Joined rather than concatenated: the result is one flat string, not a tree of pieces kept alive with it. */
 function interpret(parts: SimplePart[], s: RenderScope): string {
-  let out = '';
-  for (const part of parts) {
-    if (!('helper' in part)) {
-      out += part.text;
+  const out: string[] = new Array(parts.length);
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    if (typeof part === 'string') {
+      out[i] = part;
       continue;
     }
     if (part.helper === 'this') {
-      out += s.thisRelation;
+      out[i] = s.thisRelation;
       continue;
     }
-    const value = BUILTIN_HELPERS[part.helper](...part.args, { loc: { start: { line: part.line, column: part.column - 1 } }, hash: part.hash });
-    out += value === null || value === undefined ? '' : String(value);
+    const value = callBuiltin(part, s);
+    out[i] = value === null || value === undefined ? '' : String(value);
   }
-  return out;
+  return out.join('');
+}
+
+/**
+ * What BUILTIN_HELPERS would return for `part`, without building Handlebars' options object
+ * for each call (tens of thousands in a large project). The arguments were checked when the
+ * template was parsed (analyseParts).
+ */
+function callBuiltin(part: Exclude<SimplePart, string>, s: RenderScope): unknown {
+  const { args } = part;
+  const loc: SourceLocation = { file: s.file, line: part.line, column: part.column };
+  switch (part.helper) {
+    case 'ref':
+      return s.ref(args[0] as string, loc);
+    case 'source':
+      return s.source(args[0] as string, args[1] as string, loc);
+    case 'config':
+      return '';
+    case 'var':
+      return s.variable(String(args[0]), args[1], args.length > 1, loc);
+    case 'env':
+      return s.env(String(args[0]), args[1], args.length > 1, loc);
+    case 'is_incremental':
+      return s.isIncremental;
+    default:
+      return BUILTIN_HELPERS[part.helper](...args, { loc: { start: { line: part.line, column: part.column - 1 } }, hash: part.hash });
+  }
 }

@@ -2,11 +2,13 @@
  * Finds and reads a project's files: models, singular tests, property files, seeds, macros.
  * Pure file-system work; nothing is rendered or connected here.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CdpError, CdpErrors } from '../errors.js';
 import { loadConfig, type ProjectConfig } from './config.js';
 import { parseProperties, type ResourceProps, type SourceTableProps } from './properties.js';
+import { yamlSyntaxError } from './schema.js';
+import { startParsingYaml, YAML_WORKER_MIN_BYTES, type ParsedYamlFile } from './yaml-worker.js';
 
 export interface ProjectFile {
   name: string;
@@ -84,12 +86,45 @@ function plan(root: string): Step[] {
 
 export function loadProject(projectDir: string): Project {
   const config = loadConfig(projectDir);
+  const steps = plan(config.dir);
+  const project = readFiles(config, steps);
+  addProperties(project, propertyFiles(config.dir, steps));
+  return project;
+}
+
+/**
+ * As loadProject, but a large project's property files are parsed on a worker thread while
+ * this thread reads the other files and the caller gets on with its own preparation:
+ * `project` has every file but no resources or sources until `properties()` resolves (it
+ * rejects with what loadProject would throw for them). Call it as soon as they are needed:
+ * this thread then parses whatever the worker has not reached.
+ */
+export function startLoadingProject(projectDir: string): { project: Project; properties: () => Promise<void> } {
+  const config = loadConfig(projectDir);
+  const steps = plan(config.dir);
+  const files = propertyFiles(config.dir, steps);
+  let bytes = 0;
+  for (const f of files) bytes += statSync(f.absPath).size;
+  const parsing = bytes >= YAML_WORKER_MIN_BYTES ? startParsingYaml(files.map((f) => ({ abs: f.absPath, rel: f.path }))) : undefined;
+  const project = readFiles(config, steps);
+  let properties: Promise<void> | undefined;
+  return {
+    project,
+    // Until this is called, the worker has the files to itself.
+    properties: () => (properties ??= (async () => addProperties(project, files, await parsing?.finish()))()),
+  };
+}
+
+/** Read options as one constant object: Node copies an options string into a new object per call. */
+const UTF8 = { encoding: 'utf8', flag: 'r' } as const;
+
+/** Reads every file the project's steps name, except property files (see addProperties). */
+function readFiles(config: ProjectConfig, steps: Step[]): Project {
   const root = config.dir;
   const project: Project = { config, models: [], singularTests: [], seeds: [], partials: [], helperModules: [], resources: [], sources: [], specFiles: [] };
-  const problems: CdpError[] = [];
-
-  for (const step of plan(root)) {
+  for (const step of steps) {
     const { abs } = step;
+    if (step.kind === 'properties') continue;
     if (step.kind === 'seed') {
       project.seeds.push(toProjectFile(root, abs, stripExt(abs, step.ext!)));
       continue;
@@ -98,11 +133,9 @@ export function loadProject(projectDir: string): Project {
       project.helperModules.push(toProjectFile(root, abs, path.basename(abs)));
       continue;
     }
-    const text = readFileSync(abs, 'utf8');
-    if (step.kind === 'spec' || step.kind === 'properties') {
-      const file: TextFile = { ...toProjectFile(root, abs, path.basename(abs)), text };
-      if (step.kind === 'spec') project.specFiles.push(file);
-      else collectProperties(file, project, problems);
+    const text = readFileSync(abs, UTF8);
+    if (step.kind === 'spec') {
+      project.specFiles.push({ ...toProjectFile(root, abs, path.basename(abs)), text });
     } else {
       const file: TextFile = { ...toProjectFile(root, abs, stripExt(abs, step.ext!)), text };
       if (step.kind === 'singular') project.singularTests.push(file);
@@ -110,18 +143,33 @@ export function loadProject(projectDir: string): Project {
       else project.partials.push(file);
     }
   }
-  if (problems.length) throw problems.length === 1 ? problems[0] : new CdpErrors(problems);
   return project;
 }
 
-function collectProperties(file: TextFile, project: Project, problems: CdpError[]): void {
-  try {
-    const props = parseProperties(file.text, file.path);
-    project.resources.push(...props.resources);
-    project.sources.push(...props.sources);
-  } catch (err) {
-    if (err instanceof CdpErrors) problems.push(...err.errors);
-    else if (err instanceof CdpError) problems.push(err);
-    else throw err;
-  }
+function propertyFiles(root: string, steps: Step[]): ProjectFile[] {
+  return steps.filter((s) => s.kind === 'properties').map((s) => toProjectFile(root, s.abs, path.basename(s.abs)));
+}
+
+/**
+ * Adds the property files' resources and sources to the project, in file order; throws every
+ * problem found. `parsed` holds the files as the YAML worker read and parsed them.
+ */
+function addProperties(project: Project, files: ProjectFile[], parsed?: ParsedYamlFile[]): void {
+  const problems: CdpError[] = [];
+  files.forEach((file, i) => {
+    const result = parsed?.[i];
+    if (result && 'readError' in result) throw Object.assign(new Error(result.readError.message), { code: result.readError.code, path: result.readError.path });
+    const text = result ? result.text : readFileSync(file.absPath, 'utf8');
+    try {
+      if (result && 'syntaxError' in result) throw yamlSyntaxError(file.path, result.syntaxError);
+      const props = parseProperties(text, file.path, result);
+      for (const r of props.resources) project.resources.push(r);
+      for (const s of props.sources) project.sources.push(s);
+    } catch (err) {
+      if (err instanceof CdpErrors) problems.push(...err.errors);
+      else if (err instanceof CdpError) problems.push(err);
+      else throw err;
+    }
+  });
+  if (problems.length) throw problems.length === 1 ? problems[0] : new CdpErrors(problems);
 }

@@ -103,13 +103,28 @@ export function asList(value: unknown): string[] {
   return Array.isArray(value) ? value.map(String) : [String(value)];
 }
 
-export function parseProperties(text: string, file: string): PropertiesFile {
-  const { value, validator } = loadYaml<RawProperties>(text, file, propertiesSchema);
+/** `parsed`: the file's YAML, when it was already parsed (see yaml-worker.ts). */
+export function parseProperties(text: string, file: string, parsed?: { value: unknown }): PropertiesFile {
+  const { value, validator } = loadYaml<RawProperties>(text, file, propertiesSchema, parsed);
   if (validator.errors.length) throw validator.errors.length === 1 ? validator.errors[0] : new CdpErrors(validator.errors);
-  const at = (p: (string | number)[]) => lazyLocation(validator, p);
+  const at = (p: (string | number)[]) => new LazyLocation(validator, p);
 
-  const tests = (list: RawTest[] | undefined, base: (string | number)[], column?: string): TestDecl[] =>
-    (list ?? []).map((raw, i) => ({ raw, column, location: at([...base, 'tests', i]) }));
+  /**
+   * A resource's tests, its own then its columns'. Large projects hold tens of thousands of
+   * these for the whole compile, so they are kept small: the declarations of one list share
+   * their key path's prefix, and the array is copied to its exact size.
+   */
+  const allTests = (r: RawResource, base: (string | number)[]): TestDecl[] => {
+    const out: TestDecl[] = [];
+    const add = (list: RawTest[] | undefined, prefix: (string | number)[], column?: string) => {
+      if (!list?.length) return;
+      const keyPrefix = prefix.concat('tests');
+      for (let i = 0; i < list.length; i++) out.push({ raw: list[i], column, location: new LazyLocation(validator, keyPrefix, i) });
+    };
+    add(r.tests, base);
+    r.columns?.forEach((c, ci) => add(c.tests, base.concat('columns', ci), c.name));
+    return out.length ? out.slice() : out;
+  };
 
   const resource = (kind: 'model' | 'seed', r: RawResource, base: (string | number)[]): ResourceProps => ({
     kind,
@@ -118,10 +133,7 @@ export function parseProperties(text: string, file: string): PropertiesFile {
     config: r.config ?? {},
     tags: asList(r.tags),
     columns: (r.columns ?? []).map((c) => ({ name: c.name, description: c.description, dataType: c.data_type })),
-    tests: [
-      ...tests(r.tests, base),
-      ...(r.columns ?? []).flatMap((c, ci) => tests(c.tests, [...base, 'columns', ci], c.name)),
-    ],
+    tests: allTests(r, base),
     location: at(base),
   });
 
@@ -139,7 +151,7 @@ export function parseProperties(text: string, file: string): PropertiesFile {
         identifier: t.identifier ?? t.name,
         description: t.description,
         columns: (t.columns ?? []).map((c) => ({ name: c.name, description: c.description, dataType: c.data_type })),
-        tests: [...tests(t.tests, base), ...(t.columns ?? []).flatMap((c, ci) => tests(c.tests, [...base, 'columns', ci], c.name))],
+        tests: allTests(t, base),
         location: at(base),
       };
     }),
@@ -151,11 +163,15 @@ export function parseProperties(text: string, file: string): PropertiesFile {
 /**
  * A location whose line is looked up only when read: most declarations never need one,
  * and looking lines up needs a slower parse of the file. Getters live on the prototype,
- * so making one per declaration stays cheap.
+ * so making one per declaration stays cheap. The key path is `prefix` then `index`, when
+ * there is one, so that declarations in one list share their prefix.
  */
 class LazyLocation implements SourceLocation {
   private resolved?: SourceLocation;
-  constructor(private readonly validator: YamlValidator, private readonly keyPath: (string | number)[]) {}
+  constructor(private readonly validator: YamlValidator, private readonly prefix: (string | number)[], private readonly index?: number) {}
+  private get keyPath(): (string | number)[] {
+    return this.index === undefined ? this.prefix : [...this.prefix, this.index];
+  }
   get file(): string {
     return this.validator.locator.file;
   }
@@ -171,8 +187,4 @@ class LazyLocation implements SourceLocation {
   toJSON(): SourceLocation {
     return { file: this.file, line: this.line, column: this.column, key: this.key };
   }
-}
-
-function lazyLocation(validator: YamlValidator, keyPath: (string | number)[]): SourceLocation {
-  return new LazyLocation(validator, keyPath);
 }

@@ -86,11 +86,16 @@ export function parseYamlText(text: string, file: string): unknown {
     return jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file });
   } catch (err) {
     const e = err as { reason?: string; mark?: { line: number; column: number }; message?: string };
-    throw new CdpError(`invalid YAML: ${e.reason ?? e.message ?? String(err)}`, {
-      location: { file, line: e.mark ? e.mark.line + 1 : undefined, column: e.mark ? e.mark.column + 1 : undefined },
-      hint: 'fix the YAML syntax (indentation, quotes, colons, duplicate keys)',
-    });
+    throw yamlSyntaxError(file, { reason: e.reason, message: e.message ?? String(err), line: e.mark?.line, column: e.mark?.column });
   }
+}
+
+/** A js-yaml syntax error as a CdpError; `line` and `column` are js-yaml's, zero-based. */
+export function yamlSyntaxError(file: string, e: { reason?: string; message?: string; line?: number; column?: number }): CdpError {
+  return new CdpError(`invalid YAML: ${e.reason ?? e.message}`, {
+    location: { file, line: e.line !== undefined ? e.line + 1 : undefined, column: e.column !== undefined ? e.column + 1 : undefined },
+    hint: 'fix the YAML syntax (indentation, quotes, colons, duplicate keys)',
+  });
 }
 
 type Problem = { path: (string | number)[]; message: string; hint?: string; at: 'key' | 'value' };
@@ -113,11 +118,15 @@ export class YamlValidator {
   }
 
   private fail(path: (string | number)[], message: string, hint?: string, at: 'key' | 'value' = 'value'): undefined {
-    this.problems.push({ path, message, hint, at });
+    this.problems.push({ path: path.slice(), message, hint, at });
     return undefined;
   }
 
-  /** Validates a plain value against `schema`; returns it (undefined where invalid). */
+  /**
+   * Validates a plain value against `schema`; returns it (undefined where invalid). `path`
+   * is extended and restored as the walk goes down, and copied only for a problem: a large
+   * project has hundreds of thousands of values, nearly all of them valid.
+   */
   check(value: unknown, schema: Schema, path: (string | number)[]): unknown {
     // An empty document is an empty mapping, so its required keys are still reported.
     if ((value === null || value === undefined) && path.length === 0 && schema.kind === 'object') value = {};
@@ -146,7 +155,7 @@ export class YamlValidator {
         return value;
       case 'array':
         if (!Array.isArray(value)) return this.fail(path, 'expected a list');
-        return value.map((item, i) => this.check(item, schema.items, [...path, i]));
+        return this.checkArray(value, schema.items, path);
       case 'object':
         return this.checkObject(value, schema, path);
       case 'tagged': {
@@ -172,23 +181,54 @@ export class YamlValidator {
     }
   }
 
+  /*
+   * Lists and mappings come back as they are when every item checks unchanged (the usual case),
+   * and are copied only from the first item that does not: a large project's property files hold
+   * hundreds of thousands of values, and copies of them all would live as long as the compile.
+   */
+
+  private checkArray(value: unknown[], items: Schema, path: (string | number)[]): unknown[] {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      const checked = this.check(value[i], items, path);
+      path.pop();
+      if (!out && checked !== value[i]) out = value.slice(0, i);
+      if (out) out.push(checked);
+    }
+    return out ?? value;
+  }
+
   private checkObject(value: unknown, schema: Extract<Schema, { kind: 'object' }>, path: (string | number)[]): Record<string, unknown> | undefined {
     if (!isPlainObject(value)) return this.fail(path, 'expected a mapping of keys to values');
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
+    let out: Record<string, unknown> | undefined;
+    const keys = Object.keys(value);
+    // The keys before `i`, all kept unchanged, copied once something differs.
+    const copyUpTo = (i: number) => {
+      const copy: Record<string, unknown> = {};
+      for (let j = 0; j < i; j++) copy[keys[j]] = value[keys[j]];
+      return copy;
+    };
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      const v = value[k];
       const propSchema = schema.props[k] ?? schema.additional;
       if (!propSchema) {
         const near = didYouMean(k, Object.keys(schema.props));
         this.fail([...path, k], `unknown key "${k}"`, near ? `did you mean "${near}"?` : `allowed keys: ${Object.keys(schema.props).join(', ')}`, 'key');
+        out ??= copyUpTo(i);
         continue;
       }
-      const checked = this.check(v, propSchema, [...path, k]);
-      if (checked !== undefined) out[k] = checked;
+      path.push(k);
+      const checked = this.check(v, propSchema, path);
+      path.pop();
+      if (!out && (checked !== v || checked === undefined)) out = copyUpTo(i);
+      if (out && checked !== undefined) out[k] = checked;
     }
     for (const req of schema.required ?? []) {
       if (value[req] === undefined || value[req] === null) this.fail([...path, req], `missing required key "${req}"`);
     }
-    return out;
+    return out ?? value;
   }
 }
 
@@ -196,9 +236,12 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Parses and validates one YAML file. Problems are in `validator.errors`. */
-export function loadYaml<T>(text: string, file: string, schema: Schema): { value: T; validator: YamlValidator } {
-  const raw = parseYamlText(text, file);
+/**
+ * Parses and validates one YAML file. Problems are in `validator.errors`. `parsed` is the
+ * file already parsed (by parseYamlText's rules), when it was parsed elsewhere.
+ */
+export function loadYaml<T>(text: string, file: string, schema: Schema, parsed?: { value: unknown }): { value: T; validator: YamlValidator } {
+  const raw = parsed ? parsed.value : parseYamlText(text, file);
   const validator = new YamlValidator(new YamlLocator(file, text));
   const value = (validator.check(raw, schema, []) ?? {}) as T;
   return { value, validator };
