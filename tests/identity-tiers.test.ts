@@ -112,6 +112,26 @@ describe('tiers in memory (local engine) and in SQL (sql engine)', () => {
     if (c.limits.some((l) => l !== undefined)) expect(local.rejected.length).toBeGreaterThan(0);
   });
 
+  it('agree on an empty source', async () => {
+    const empty: Case = { seed: 0, records: 0, pools: [1, 1, 1, 1], limits: [1, 2, undefined, undefined] };
+    await loadSource(wh, empty);
+    const local = await resolveWith(wh, empty, 'local');
+    expect(local.comp).toEqual([]);
+    expect(local.rejected).toEqual([]);
+    expect(await resolveWith(wh, empty, 'sql')).toMatchObject({ comp: [], rejected: [] });
+  });
+
+  it('handles no records, no edges and tiers without edges', () => {
+    const none = { rec: new Int32Array(0), node: new Int32Array(0), tier: new Uint8Array(0) };
+    expect(resolveInMemory(0, none, [{ limit: 1 }, {}])).toMatchObject({ componentRuns: 2, unresolvedLimitViolations: 0 });
+    const isolated = resolveInMemory(3, none, [{ limit: 1 }]);
+    expect([...isolated.comp.subarray(1)]).toEqual([1, 2, 3]);
+    // Only the last tier has edges; identifier numbers start above the records and have gaps.
+    const lastOnly = resolveInMemory(3, { rec: Int32Array.of(1, 3), node: Int32Array.of(9, 9), tier: Uint8Array.of(2, 2) }, [{ limit: 1 }, { limit: 2 }, {}]);
+    expect([...lastOnly.comp.subarray(1)]).toEqual([1, 2, 1]);
+    expect([...lastOnly.rejected]).toEqual([0, 0]);
+  });
+
   it('labels each component by its smallest record and enforces a single-tier limit by value order', () => {
     // Records 1-4; identifiers 5 (type 0, limit 1) and 6, 7 (type 0). Record 1 carries 5 and 6,
     // record 2 carries 6, record 3 carries 7 and 5; record 4 carries nothing.
