@@ -34,7 +34,8 @@ export interface ComponentEngine {
 }
 
 const BATCH = 65_536;
-const INT32_MAX = 2 ** 31 - 1;
+/** Node numbers the local engine keeps in 32-bit arrays go up to this. */
+export const INT32_MAX = 2 ** 31 - 1;
 
 /** Union-find with path halving and union by size; labels are component minimums. */
 class UnionFind {

@@ -7,10 +7,10 @@ import { CdpError, EXIT_FAILURE } from '../errors.js';
 import { ensureSchema } from '../materializations/swap.js';
 import type { Dialect, Relation, Warehouse } from '../warehouse/types.js';
 import { blockedSql } from './blocklist.js';
-import { engineFor, loadInt32Columns, readEdgeArrays, type ComponentStats, type EngineName } from './components.js';
+import { engineFor, INT32_MAX, loadInt32Columns, readEdgeArrays, type ComponentStats, type EngineName } from './components.js';
 import { isEmptySql, normalizeSql } from './normalize.js';
 import type { IdTypeSpec, IdentitySpec } from './spec.js';
-import { resolveInMemory } from './tiers-in-memory.js';
+import { LIMIT_ROUNDS, resolveInMemory } from './tiers-in-memory.js';
 
 export interface ResolvedSource {
   name: string;
@@ -60,7 +60,6 @@ export interface PipelineStats {
   unresolved_limit_violations: number;
 }
 
-const LIMIT_ROUNDS = 10;
 /** Above this many edges, `engine: auto` keeps the work in the warehouse. */
 export const AUTO_LOCAL_MAX_EDGES = 50_000_000;
 
@@ -424,6 +423,10 @@ export class IdentityPipeline {
     const { spec, wh } = this.ctx;
     const [{ n: maxRec }] = await wh.query<{ n: number | null }>(`select max(rec_id) as n from ${this.rel(records)}`);
     const recordCount = Number(maxRec ?? 0);
+    const [{ hi }] = await wh.query<{ hi: number | null }>(`select max(id_node) as hi from ${this.rel(edges)}`);
+    if (Math.max(recordCount, Number(hi ?? 0)) > INT32_MAX) {
+      throw new CdpError(`identity graph too large for the local engine (${Number(hi)} node numbers)`, { exitCode: EXIT_FAILURE, hint: 'set engine: sql in the identity spec' });
+    }
     const tierOf = `case id_type ${spec.idTypes.map((t, i) => `when ${this.lit(t.name)} then ${i}`).join(' ')} end`;
     const arrays = await readEdgeArrays(wh, `select rec_id, id_node, ${tierOf} as tier from ${this.rel(edges)}`, stats.edges);
     const result = resolveInMemory(recordCount, arrays, spec.idTypes.map((t) => ({ limit: t.limit })));

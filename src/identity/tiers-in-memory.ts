@@ -37,7 +37,7 @@ export interface InMemoryResult {
   unresolvedLimitViolations: number;
 }
 
-/** The SQL tiers' guard on rounds per tier. */
+/** The guard on rounds per tier, for the SQL tiers and these alike. */
 export const LIMIT_ROUNDS = 10;
 
 /**
