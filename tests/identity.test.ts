@@ -308,3 +308,27 @@ describe('the columnar integer path on DuckDB', () => {
     }
   });
 });
+
+describe('the scratch database on DuckDB', () => {
+  it('holds tables outside the file, seen by every pooled connection, with bulk and columnar loads', async () => {
+    const dir = makeProject({});
+    const wh = await openWarehouse({ type: 'duckdb', path: `${dir}/scratch.duckdb` });
+    try {
+      const catalog = await wh.scratchCatalog!();
+      expect(await wh.scratchCatalog!()).toBe(catalog);
+      const t: Relation = { catalog, schema: 'main', name: 'pairs' };
+      await wh.execute(wh.dialect.createTable(t, [{ name: 'a', type: 'bigint' }, { name: 'b', type: 'bigint' }]));
+      await wh.appendInt32!(t, (async function* () { yield [Int32Array.of(1, 2), Int32Array.of(3, 4)]; })());
+      await wh.bulkLoad(t, [{ name: 'a', type: 'bigint' }, { name: 'b', type: 'bigint' }], (async function* () { yield [[5, 6]]; })());
+      // Several statements at once run on several pooled connections; all see the table.
+      const sums = await Promise.all([1, 2, 3, 4].map(() => wh.query<{ s: number }>(`select sum(a + b) as s from ${wh.dialect.relation(t)}`)));
+      expect(sums.map((r) => Number(r[0].s))).toEqual([21, 21, 21, 21]);
+      expect(await wh.columns(t)).toEqual([{ name: 'a', dataType: 'BIGINT' }, { name: 'b', dataType: 'BIGINT' }]);
+      // Nothing of it is in the database file.
+      expect(await wh.query(`select table_name from information_schema.tables where table_catalog = current_database() and table_name = 'pairs'`)).toEqual([]);
+    } finally {
+      await wh.close();
+      removeProject(dir);
+    }
+  });
+});

@@ -25,7 +25,7 @@ export abstract class AnsiDialect implements Dialect {
   }
 
   relation(rel: Relation): string {
-    return `${this.quoteIdent(rel.schema)}.${this.quoteIdent(rel.name)}`;
+    return `${rel.catalog ? `${this.quoteIdent(rel.catalog)}.` : ''}${this.quoteIdent(rel.schema)}.${this.quoteIdent(rel.name)}`;
   }
 
   quoteString(value: string): string {

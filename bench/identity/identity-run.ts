@@ -145,7 +145,8 @@ export async function runIdentity(wh: TimedWarehouse, specs: Specs, engine: Engi
  * (`comp_next`), which includes the union-find done in this process by the local engine.
  */
 function splitResolve(events: StatementEvent[], entity: string, resolveStart: number): { encode: number; components: number } {
-  const name = (n: string) => `"${entity}__cdp_${n}"`;
+  // Scratch tables may carry a schema prefix (in DuckDB's scratch database): match the end.
+  const name = (n: string) => `${entity}__cdp_${n}"`;
   // The local engine's tiers run in this process: from the read of the integer edges to the
   // load of the record labels, which the report shows as components (limit tiers then ~0).
   const read = events.find((e) => /^\s*select rec_id, id_node, case id_type/i.test(e.sql));

@@ -24,6 +24,7 @@ export class TimedWarehouse implements Warehouse {
   readonly events: StatementEvent[] = [];
   readonly streamInt32?: (sql: string) => AsyncIterable<Int32Array[]>;
   readonly appendInt32?: (table: Relation, batches: AsyncIterable<Int32Array[]>) => Promise<number>;
+  readonly scratchCatalog?: () => Promise<string>;
 
   constructor(private readonly inner: Warehouse) {
     // Offered only when the wrapped warehouse has them, so the pipeline takes the same path as without the wrapper.
@@ -41,6 +42,8 @@ export class TimedWarehouse implements Warehouse {
         }
       };
     }
+    const scratch = inner.scratchCatalog?.bind(inner);
+    if (scratch) this.scratchCatalog = scratch;
     if (append) this.appendInt32 = (table, batches) => this.timed('appendInt32', `append int32 into ${this.dialect.relation(table)}`, () => append(table, batches));
   }
 

@@ -214,7 +214,7 @@ export function sqlEngine(maxRounds = DEFAULT_MAX_ROUNDS): ComponentEngine {
     name: 'sql',
     async run(wh, edges, out, filter = {}) {
       const d = wh.dialect;
-      const rel = (suffix: string): Relation => ({ schema: out.schema, name: `${out.name}_${suffix}` });
+      const rel = (suffix: string): Relation => ({ ...out, name: `${out.name}_${suffix}` });
       const adj = rel('adj');
       const cur = rel('p');
       const hooked = rel('h');

@@ -87,9 +87,14 @@ export class IdentityPipeline {
     return this.ctx.stateSchema ?? this.ctx.schema;
   }
 
-  /** A scratch table of this run. */
+  /** Where the warehouse keeps scratch tables out of its persistent storage, if it can. */
+  private scratchCatalog?: string;
+
+  /** A scratch table of this run: in the warehouse's scratch database when it has one. */
   work(name: string): Relation {
-    return { schema: this.ctx.schema, name: `${this.ctx.spec.entity}__cdp_${name}` };
+    const base = `${this.ctx.spec.entity}__cdp_${name}`;
+    // The scratch database is shared by every schema of the warehouse: the name carries the schema.
+    return this.scratchCatalog ? { catalog: this.scratchCatalog, schema: 'main', name: `${this.ctx.schema}__${base}` } : { schema: this.ctx.schema, name: base };
   }
 
   rel(r: Relation): string {
@@ -123,6 +128,7 @@ export class IdentityPipeline {
   /** Steps 1-5: records, raw identifiers, normalisation, blocklists, integer encoding and degree caps. */
   async extract(stats: PipelineStats): Promise<{ records: Relation; classified: Classified }> {
     const { spec, sources } = this.ctx;
+    this.scratchCatalog = await this.ctx.wh.scratchCatalog?.();
     const records = await this.create(this.work('records'),
       // Numbered in the order the sources are read: sorting 6.75M text keys cost ten times more
       // than the numbering itself, and no outcome depends on the order (docs/identity.md).

@@ -9,6 +9,8 @@
 export interface Relation {
   schema: string;
   name: string;
+  /** The database holding `schema`, when not the connection's own (see `scratchCatalog`). */
+  catalog?: string;
 }
 
 export type RelationKind = 'table' | 'view';
@@ -72,6 +74,12 @@ export interface Connection extends Executor {
    * integers, one `Int32Array` per column per batch; a NULL is an error.
    */
   streamInt32?(sql: string): AsyncIterable<Int32Array[]>;
+  /**
+   * Optional: a database, not persisted, for a run's scratch tables (tables dropped before the
+   * run ends); relations in it name it as their `catalog`, with the schema `main`. DuckDB
+   * writes text into a persistent file at several times the cost of an in-memory table.
+   */
+  scratchCatalog?(): Promise<string>;
   /** Optional: appends batches of equal-length integer columns, in table column order, to an existing table. Returns the row count. */
   appendInt32?(table: Relation, batches: AsyncIterable<Int32Array[]>): Promise<number>;
   close(): Promise<void>;

@@ -29,11 +29,14 @@ export interface DuckDbOptions {
 }
 
 const DEFAULT_BATCH_SIZE = 5000;
+/** The name of the in-memory database that holds scratch tables. */
+const SCRATCH_CATALOG = 'cdp_scratch';
 
 export class DuckDbWarehouse implements Warehouse {
   readonly dialect = new DuckDbDialect();
   readonly type = 'duckdb';
   private closed = false;
+  private scratch?: Promise<string>;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -107,6 +110,12 @@ export class DuckDbWarehouse implements Warehouse {
     }
   }
 
+  /** An in-memory database attached to this instance (so every pooled connection sees it). */
+  scratchCatalog(): Promise<string> {
+    this.scratch ??= this.pool.use((conn) => conn.run(`ATTACH IF NOT EXISTS ':memory:' AS ${SCRATCH_CATALOG}`)).then(() => SCRATCH_CATALOG);
+    return this.scratch;
+  }
+
   appendInt32(table: Relation, batches: AsyncIterable<Int32Array[]>): Promise<number> {
     return this.pool.use((conn) => appendInt32On(conn, table, batches));
   }
@@ -117,7 +126,7 @@ export class DuckDbWarehouse implements Warehouse {
       await conn.run('BEGIN TRANSACTION');
       let appender: DuckDBAppender | undefined;
       try {
-        appender = await conn.createAppender(table.name, table.schema);
+        appender = await conn.createAppender(table.name, table.schema, table.catalog);
         const count = await appendRows(appender, layout, rows, table);
         appender.closeSync();
         appender = undefined;
@@ -180,9 +189,9 @@ async function columnsOn(conn: DuckDBConnection, relation: Relation): Promise<Co
   const rows = await queryOn<{ name: string; data_type: string }>(
     conn,
     `SELECT column_name AS name, data_type FROM information_schema.columns
-     WHERE table_catalog = current_database() AND table_schema = $1 AND table_name = $2
+     WHERE table_catalog = coalesce($3, current_database()) AND table_schema = $1 AND table_name = $2
      ORDER BY ordinal_position`,
-    [relation.schema, relation.name],
+    [relation.schema, relation.name, relation.catalog ?? null],
   );
   return rows.map((r) => ({ name: r.name, dataType: r.data_type }));
 }
@@ -196,7 +205,7 @@ interface AppendLayout {
 
 async function appendLayout(conn: DuckDBConnection, table: Relation, columns: ColumnSpec[]): Promise<AppendLayout> {
   const tableColumns = await columnsOn(conn, table);
-  const where = `${table.schema}.${table.name}`;
+  const where = `${table.catalog ? `${table.catalog}.` : ''}${table.schema}.${table.name}`;
   if (tableColumns.length === 0) throw new CdpError(`Cannot bulk load into ${where}: the table does not exist`);
   const names = new Set(tableColumns.map((c) => c.name));
   const unknown = columns.filter((c) => !names.has(c.name)).map((c) => c.name);

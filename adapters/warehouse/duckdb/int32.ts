@@ -35,7 +35,7 @@ export async function appendInt32On(conn: DuckDBConnection, table: Relation, bat
   await conn.run('BEGIN TRANSACTION');
   let appender: DuckDBAppender | undefined;
   try {
-    appender = await conn.createAppender(table.name, table.schema);
+    appender = await conn.createAppender(table.name, table.schema, table.catalog);
     let count = 0;
     for await (const columns of batches) {
       const rows = columns[0]?.length ?? 0;
