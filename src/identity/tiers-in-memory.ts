@@ -5,7 +5,7 @@
  * no PII leaves the warehouse.
  *
  * It must give exactly the partition and the rejections of the SQL tiers (docs/identity.md,
- * "Limits"), which the engine-equality tests check. The SQL's joins become array lookups by
+ * "Pipeline", step 6), which tests/identity-tiers.test.ts checks on random graphs. The SQL's joins become array lookups by
  * relying on two facts the SQL tiers also keep true:
  * - records are numbered 1..R and identifiers above R, so a component's smallest node, its
  *   label, is a record;
