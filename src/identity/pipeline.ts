@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { CdpError, EXIT_FAILURE } from '../errors.js';
 import { ensureSchema } from '../materializations/swap.js';
-import type { Dialect, Relation, Warehouse } from '../warehouse/types.js';
+import type { ColumnSpec, Dialect, Relation, Warehouse } from '../warehouse/types.js';
 import { blockedSql } from './blocklist.js';
 import { engineFor, INT32_MAX, loadInt32Columns, readEdgeArrays, type ComponentStats, type EngineName } from './components.js';
 import { isEmptySql, normalizeSql } from './normalize.js';
@@ -271,16 +271,17 @@ export class IdentityPipeline {
       `select distinct rec_id, id_node, id_type from ${this.rel(enc)} x where not exists (select 1 from ${this.rel(shared)} s where s.id_node = x.id_node)`);
     stats.edges = await this.count(`select 1 from ${this.rel(edges)}`);
     const engine = engineFor(chooseEngine(spec, stats.edges), spec.maxRounds);
+    const [{ n: maxRec }] = await this.ctx.wh.query<{ n: number | null }>(`select max(rec_id) as n from ${this.rel(records)}`);
+    const recordCount = Number(maxRec ?? 0);
     if (engine.name === 'local') {
       stats.engine = 'local';
-      return { ...(await this.resolveInProcess(records, edges, stats)), edges, ids };
+      return { ...(await this.resolveInProcess(recordCount, edges, stats)), edges, ids };
     }
     // Limits reject single edges (record, identifier), so an identifier shared by two customers
     // is detached from their records but still holds together the records that carry nothing else.
     const rejected = await this.create(this.work('rej_limit'), `select rec_id, id_node, id_type from ${this.rel(edges)} where 1 = 0`);
     let comp = await this.create(this.work('comp'), `select rec_id, rec_id as comp from ${this.rel(records)}`);
-    const [{ n: maxRec }] = await this.ctx.wh.query<{ n: number | null }>(`select max(rec_id) as n from ${this.rel(records)}`);
-    const firstIdNode = Number(maxRec ?? 0) + 1;
+    const firstIdNode = recordCount + 1;
     /** How many tiers `comp` already holds; later tiers' edges are added to its contraction. */
     let folded = 0;
 
@@ -351,7 +352,7 @@ export class IdentityPipeline {
         const labels = this.work('labels');
         await this.ctx.wh.execute(this.d.drop(labels, 'table'));
         const ccStats: ComponentStats = await engine.run(this.ctx.wh, ccEdges, labels, { below: firstIdNode, changedOnly: true });
-        if (!this.created.some((c) => c.name === labels.name)) this.created.push(labels);
+        this.remember(labels);
         stats.component_runs++;
         stats.rounds += ccStats.rounds;
         // Records are numbered below identifiers, so a component's label is its smallest record.
@@ -425,10 +426,8 @@ export class IdentityPipeline {
    * component run happens in memory (tiers-in-memory.ts); the labels and the limit rejections
    * are loaded back as integers.
    */
-  private async resolveInProcess(records: Relation, edges: Relation, stats: PipelineStats): Promise<{ final: Relation; limitRejected: Relation }> {
+  private async resolveInProcess(recordCount: number, edges: Relation, stats: PipelineStats): Promise<{ final: Relation; limitRejected: Relation }> {
     const { spec, wh } = this.ctx;
-    const [{ n: maxRec }] = await wh.query<{ n: number | null }>(`select max(rec_id) as n from ${this.rel(records)}`);
-    const recordCount = Number(maxRec ?? 0);
     const [{ hi }] = await wh.query<{ hi: number | null }>(`select max(id_node) as hi from ${this.rel(edges)}`);
     if (Math.max(recordCount, Number(hi ?? 0)) > INT32_MAX) {
       throw new CdpError(`identity graph too large for the local engine (${Number(hi)} node numbers)`, { exitCode: EXIT_FAILURE, hint: 'set engine: sql in the identity spec' });
@@ -441,25 +440,27 @@ export class IdentityPipeline {
     stats.unresolved_limit_violations += result.unresolvedLimitViolations;
 
     const bigint = (name: string) => ({ name, type: 'bigint' as const });
-    const comp = this.work('comp');
-    await wh.execute(this.d.drop(comp, 'table'));
-    await wh.execute(this.d.createTable(comp, [bigint('rec_id'), bigint('comp')]));
-    this.remember(comp);
+    const comp = await this.createEmpty(this.work('comp'), [bigint('rec_id'), bigint('comp')]);
     const recIds = new Int32Array(recordCount);
     for (let r = 0; r < recordCount; r++) recIds[r] = r + 1;
     await loadInt32Columns(wh, comp, [recIds, result.comp.subarray(1)]);
 
-    const rejected = this.work('rej_limit');
     const rejectedColumns = [bigint('rec_id'), bigint('id_node'), { name: 'id_type', type: 'text' as const }];
-    await wh.execute(this.d.drop(rejected, 'table'));
-    await wh.execute(this.d.createTable(rejected, rejectedColumns));
-    this.remember(rejected);
+    const rejected = await this.createEmpty(this.work('rej_limit'), rejectedColumns);
     const rows: unknown[][] = [];
     for (let e = 0; e < result.rejected.length; e++) {
       if (result.rejected[e]) rows.push([arrays.rec[e], arrays.node[e], spec.idTypes[arrays.tier[e]].name]);
     }
     if (rows.length) await wh.bulkLoad(rejected, rejectedColumns, (async function* () { yield rows; })());
     return { final: comp, limitRejected: rejected };
+  }
+
+  /** An empty scratch table, replacing any left by an earlier run. */
+  private async createEmpty(r: Relation, columns: ColumnSpec[]): Promise<Relation> {
+    await this.ctx.wh.execute(this.d.drop(r, 'table'));
+    await this.ctx.wh.execute(this.d.createTable(r, columns));
+    this.remember(r);
+    return r;
   }
 
   private remember(r: Relation): void {
