@@ -3,7 +3,10 @@
  * engine equality on adversarial graphs, and stable IDs across runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileProject } from '../src/compiler/compile.js';
 import { localEngine, sqlEngine } from '../src/identity/components.js';
+import { explainIdentifier, identityStats } from '../src/identity/explain.js';
+import type { IdentityNodeSpec } from '../src/materializations/identity-graph.js';
 import { loadConfig, resolveTarget } from '../src/project/config.js';
 import { runCommand } from '../src/runner/run.js';
 import { openWarehouse, type TargetConfig } from '../src/warehouse/registry.js';
@@ -122,6 +125,43 @@ describe.each([duckdbTarget(), postgresTarget()])('identity graph on $name', (ta
         { id_type: 'phone', id_value: '+14155550101', record_count: 1 },
       ]);
       expect(await wh.query('select profiles from analytics.person_summary')).toEqual([{ profiles: 14 }]);
+    });
+  });
+
+  it('publishes every accepted edge with its provenance, and explains and counts profiles from the outputs', async () => {
+    const compiled = await compileProject({ projectDir: dir });
+    const spec = (compiled.graph.nodes.get('model.person_identity')!.identity as IdentityNodeSpec).spec;
+    await withWarehouse(dir, async (wh) => {
+      const annEdges = "select e.source, e.record_key, e.id_type, e.id_value, e.column_name, e.rule from analytics.person_edges e\n" +
+        "where e.profile_id = (select profile_id from analytics.person_source_records where source = 'contacts' and record_key = 'c1') order by 1, 2, 3";
+      expect(await wh.query(annEdges)).toEqual([
+        { source: 'contacts', record_key: 'c1', id_type: 'customer_id', id_value: 'A', column_name: 'cid', rule: 'exact:customer_id' },
+        { source: 'contacts', record_key: 'c1', id_type: 'email', id_value: 'ann@acme.io', column_name: 'email', rule: 'exact:email' },
+        { source: 'contacts', record_key: 'c1', id_type: 'phone', id_value: '+14155550101', column_name: 'phone', rule: 'exact:phone' },
+        { source: 'contacts', record_key: 'c2', id_type: 'email', id_value: 'ann@acme.io', column_name: 'email', rule: 'exact:email' },
+        { source: 'orders', record_key: 'o1', id_type: 'email', id_value: 'ann@acme.io', column_name: 'email', rule: 'exact:email' },
+      ]);
+      // Rejected edges are not edges: nothing blocklisted, capped or over a limit appears.
+      expect(await wh.query("select count(*) as n from analytics.person_edges where id_value in ('test@test.com', 'shared@kiosk.com', 'hub@x.com', 'house@family.com')")).toEqual([{ n: 0 }]);
+      // c1 and c3 three each, o1, o2, o3, c2 and c4-c14 one each (c8 keeps its customer_id only).
+      expect(await wh.query('select count(*) as n from analytics.person_edges')).toEqual([{ n: 21 }]);
+
+      const e = await explainIdentifier(wh, spec, 'analytics', 'email: ANN@Acme.io');
+      expect(e.query).toEqual({ id_type: 'email', id_value: 'ann@acme.io' });
+      expect(e.identifiers.map((i) => [i.id_type, i.id_value, Number(i.record_count)])).toEqual([['customer_id', 'A', 1], ['email', 'ann@acme.io', 3], ['phone', '+14155550101', 1]]);
+      expect(e.sources.map((s) => [s.source, Number(s.records)])).toEqual([['contacts', 2], ['orders', 1]]);
+      expect(e.paths).toEqual([
+        { to: { id_type: 'customer_id', id_value: 'A' }, hops: [{ source: 'contacts', record_key: 'c1', to: { id_type: 'customer_id', id_value: 'A' } }] },
+        { to: { id_type: 'phone', id_value: '+14155550101' }, hops: [{ source: 'contacts', record_key: 'c1', to: { id_type: 'phone', id_value: '+14155550101' } }] },
+      ]);
+      const house = await explainIdentifier(wh, spec, 'analytics', 'email:house@family.com');
+      expect(house.profile_id).toBeNull();
+      expect(house.rejected).toEqual([{ source: 'contacts', record_key: 'c8', reason: 'limit' }, { source: 'contacts', record_key: 'c9', reason: 'limit' }]);
+
+      const stats = await identityStats(wh, spec, 'analytics');
+      expect([stats.profiles, stats.records]).toEqual([14, 17]);
+      expect(stats.size_distribution.map((d) => [d.bucket, Number(d.profiles)])).toEqual([['1', 12], ['2', 1], ['3-5', 1]]);
+      expect(stats.rejected.map((r) => [r.reason, r.id_type, Number(r.edges)])).toEqual([['blocklist', 'email', 4], ['degree_cap', 'email', 4], ['invalid', 'email', 1], ['limit', 'email', 2]]);
     });
   });
 

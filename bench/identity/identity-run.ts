@@ -5,17 +5,17 @@
  * cut out of the statement timeline, so src/identity needs no instrumentation.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { GoldenSpec } from '../../src/golden/spec.js';
 import { validateGoldenSpec } from '../../src/golden/spec.js';
-import { buildOutputs } from '../../src/identity/outputs.js';
+import { buildOutputs, installOutputs } from '../../src/identity/outputs.js';
 import { IdentityPipeline, type PipelineStats, type ResolvedSource } from '../../src/identity/pipeline.js';
 import type { EngineName } from '../../src/identity/components.js';
-import { IDENTITY_OUTPUTS, outputName, parseIdentitySpec, type IdentityOutput, type IdentitySpec } from '../../src/identity/spec.js';
+import { outputName, parseIdentitySpec, type IdentityOutput, type IdentitySpec } from '../../src/identity/spec.js';
 import { goldenSelect, type GoldenNodeSpec } from '../../src/materializations/golden-record.js';
-import { buildTableAndSwap, ensureSchema, replaceAllAtomically, stagingRelation } from '../../src/materializations/swap.js';
+import { buildTableAndSwap, ensureSchema, stagingRelation } from '../../src/materializations/swap.js';
 import { parseYamlText } from '../../src/project/schema.js';
 import type { Relation } from '../../src/warehouse/types.js';
 import { STAGING_SCHEMA } from './data.js';
@@ -95,7 +95,7 @@ export async function runIdentity(wh: TimedWarehouse, specs: Specs, engine: Engi
     for (const row of await wh.query<{ reason: string; n: number }>(`select reason, count(*) as n from ${p.rel(staging('rejected_edges'))} group by reason order by reason`)) {
       stats.rejected[row.reason] = Number(row.n);
     }
-    await replaceAllAtomically(wh, IDENTITY_OUTPUTS.map((o) => ({ target: target(o), install: (tx) => tx.execute(wh.dialect.rename(staging(o), 'table', target(o).name)) })));
+    await installOutputs(wh, sources, target, staging);
     stats.profiles = out.profiles;
     stats.largest_profile = out.largest;
     marks.outputs = performance.now();
@@ -131,6 +131,10 @@ export async function runIdentity(wh: TimedWarehouse, specs: Specs, engine: Engi
     .map((e) => ({ seconds: seconds(e.end - e.start), sql: oneLine(e.sql) }));
   const statements = wh.since(t0).sort((a, b) => a.start - b.start)
     .map((e) => ({ at: seconds(e.start - t0), seconds: seconds(e.end - e.start), cpu: e.cpu, kind: e.kind, sql: oneLine(e.sql, 240) }));
+  // For studying one statement on its own: every statement in full, in the order it ran.
+  if (process.env.CDP_BENCH_SQL_LOG) {
+    writeFileSync(process.env.CDP_BENCH_SQL_LOG, wh.since(t0).sort((a, b) => a.start - b.start).map((e) => `-- ${seconds(e.end - e.start)} s\n${e.sql};\n`).join('\n'));
+  }
   return {
     engine, schema, phases, stats: { ...stats, merged: out.merged, split: out.split }, goldenRows, slowest, statements,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,

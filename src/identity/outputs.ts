@@ -5,10 +5,10 @@
  * merged; components left without one get a new UUID (with `split` lineage when their
  * records came from an existing profile).
  */
-import { existingKind } from '../materializations/swap.js';
-import type { Relation } from '../warehouse/types.js';
-import type { Classified, IdentityPipeline } from './pipeline.js';
-import { outputName, type IdentityOutput } from './spec.js';
+import { existingKind, replaceAllAtomically } from '../materializations/swap.js';
+import type { Dialect, Executor, Relation, Warehouse } from '../warehouse/types.js';
+import type { Classified, IdentityPipeline, ResolvedSource } from './pipeline.js';
+import { IDENTITY_TABLES, outputName, type IdentityOutput } from './spec.js';
 
 export interface ResolvedTables {
   records: Relation;
@@ -51,49 +51,38 @@ export async function buildOutputs(
 
   const acceptedEdge = `not exists (select 1 from ${r(t.limitRejected)} x where x.rec_id = e.rec_id and x.id_node = e.id_node)`;
   const membership = `${r(t.records)} rec join ${r(t.final)} f on f.rec_id = rec.rec_id join ${r(assign)} a on a.comp = f.comp`;
-  // Flat joins onto records (no nested JOIN ... ON ... ON): BigQuery and Snowflake parse only those.
-  const recordProfile = `join ${r(t.final)} f on f.rec_id = rec.rec_id join ${r(assign)} a on a.comp = f.comp`;
 
-  const { norm, enc, shared } = t.classified;
-  // The edge table is the widest output, and DuckDB writes it on little more than one core:
-  // built on a connection of its own while the others are built, it overlaps them.
-  const edgesBuilt = p.create(staging('edges'),
-    `select rec.source, rec.record_key, i.id_type, i.id_value, x.column_name, 'exact:' || i.id_type as rule, a.profile_id\n` +
-    `from ${r(enc)} x join ${r(t.ids)} i on i.id_node = x.id_node join ${r(t.records)} rec on rec.rec_id = x.rec_id ${recordProfile}\n` +
-    `where not exists (select 1 from ${r(shared)} s where s.id_node = x.id_node) and not exists (select 1 from ${r(t.limitRejected)} l where l.rec_id = x.rec_id and l.id_node = x.id_node)`);
-  const othersBuilt = (async () => {
-    await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id from ${membership}`);
-    // Grouped by integers first, then given their text: an identifier's accepted edges all lie in
-    // one component, and `edges` holds each (record, identifier) once, so count(*) counts records.
-    await p.create(staging('identifiers'),
-      `select i.id_type, i.id_value, a.profile_id, g.first_seen, g.last_seen, g.record_count from (\n` +
-      `  select e.id_node, f.comp, min(rec.updated_at) as first_seen, max(rec.updated_at) as last_seen, count(*) as record_count\n` +
-      `  from ${r(t.edges)} e join ${r(t.records)} rec on rec.rec_id = e.rec_id join ${r(t.final)} f on f.rec_id = e.rec_id\n` +
-      `  where ${acceptedEdge} group by e.id_node, f.comp) as g\n` +
-      `join ${r(t.ids)} i on i.id_node = g.id_node join ${r(assign)} a on a.comp = g.comp`);
-    await p.create(staging('profiles'),
-      `select a.profile_id, min(a.created_at) as created_at, max(rec.updated_at) as updated_at, count(*) as record_count,\n` +
-      `  count(distinct rec.source) as source_count,\n` +
-      `  (select count(*) from ${r(staging('identifiers'))} ids where ids.profile_id = a.profile_id) as identifier_count\n` +
-      `from ${membership} group by a.profile_id`);
-    // Rejected by the degree caps or by a limit: few values, matched back to their rows in `norm`.
-    const columns = `n.source, n.record_key, n.id_type, n.column_name, n.raw_value, n.id_value`;
-    await p.create(staging('rejected_edges'),
-      // Only records of this run: the cache's table can already hold a record that arrived after
-      // the run read its sources.
-      `select ${columns}, n.reason, ${run} as run_id from ${r(norm)} n\n` +
-      `join ${r(t.records)} rec on rec.source = n.source and rec.record_key = n.record_key where n.reason is not null\n` +
-      `union all\n` +
-      `select ${columns}, 'degree_cap' as reason, ${run} as run_id from ${r(norm)} n\n` +
-      `join ${r(t.records)} rec on rec.source = n.source and rec.record_key = n.record_key\n` +
-      `join (select i.id_type, i.id_value from ${r(shared)} s join ${r(t.ids)} i on i.id_node = s.id_node) v on v.id_type = n.id_type and v.id_value = n.id_value where n.reason is null\n` +
-      `union all\n` +
-      `select ${columns}, 'limit' as reason, ${run} as run_id from ${r(norm)} n\n` +
-      `join (select rec.source, rec.record_key, i.id_type, i.id_value from ${r(t.limitRejected)} x join ${r(t.ids)} i on i.id_node = x.id_node join ${r(t.records)} rec on rec.rec_id = x.rec_id) l\n` +
-      `  on l.source = n.source and l.record_key = n.record_key and l.id_type = n.id_type and l.id_value = n.id_value where n.reason is null`);
-  })();
-  const settled = await Promise.allSettled([edgesBuilt, othersBuilt]);
-  for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
+  const { norm, shared } = t.classified;
+  await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id, rec.rec_id as record_id from ${membership}`);
+  // Grouped by integers first, then given their text: an identifier's accepted edges all lie in
+  // one component, and `edges` holds each (record, identifier) once, so count(*) counts records.
+  await p.create(staging('identifiers'),
+    `select i.id_type, i.id_value, a.profile_id, g.first_seen, g.last_seen, g.record_count, g.id_node as identifier_id from (\n` +
+    `  select e.id_node, f.comp, min(rec.updated_at) as first_seen, max(rec.updated_at) as last_seen, count(*) as record_count\n` +
+    `  from ${r(t.edges)} e join ${r(t.records)} rec on rec.rec_id = e.rec_id join ${r(t.final)} f on f.rec_id = e.rec_id\n` +
+    `  where ${acceptedEdge} group by e.id_node, f.comp) as g\n` +
+    `join ${r(t.ids)} i on i.id_node = g.id_node join ${r(assign)} a on a.comp = g.comp`);
+  await p.create(staging('edge_keys'), `select e.rec_id as record_id, e.id_node as identifier_id from ${r(t.edges)} e where ${acceptedEdge}`);
+  await p.create(staging('profiles'),
+    `select a.profile_id, min(a.created_at) as created_at, max(rec.updated_at) as updated_at, count(*) as record_count,\n` +
+    `  count(distinct rec.source) as source_count,\n` +
+    `  (select count(*) from ${r(staging('identifiers'))} ids where ids.profile_id = a.profile_id) as identifier_count\n` +
+    `from ${membership} group by a.profile_id`);
+  // Rejected by the degree caps or by a limit: few values, matched back to their rows in `norm`.
+  const columns = `n.source, n.record_key, n.id_type, n.column_name, n.raw_value, n.id_value`;
+  await p.create(staging('rejected_edges'),
+    // Only records of this run: the cache's table can already hold a record that arrived after
+    // the run read its sources.
+    `select ${columns}, n.reason, ${run} as run_id from ${r(norm)} n\n` +
+    `join ${r(t.records)} rec on rec.source = n.source and rec.record_key = n.record_key where n.reason is not null\n` +
+    `union all\n` +
+    `select ${columns}, 'degree_cap' as reason, ${run} as run_id from ${r(norm)} n\n` +
+    `join ${r(t.records)} rec on rec.source = n.source and rec.record_key = n.record_key\n` +
+    `join (select i.id_type, i.id_value from ${r(shared)} s join ${r(t.ids)} i on i.id_node = s.id_node) v on v.id_type = n.id_type and v.id_value = n.id_value where n.reason is null\n` +
+    `union all\n` +
+    `select ${columns}, 'limit' as reason, ${run} as run_id from ${r(norm)} n\n` +
+    `join (select rec.source, rec.record_key, i.id_type, i.id_value from ${r(t.limitRejected)} x join ${r(t.ids)} i on i.id_node = x.id_node join ${r(t.records)} rec on rec.rec_id = x.rec_id) l\n` +
+    `  on l.source = n.source and l.record_key = n.record_key and l.id_type = n.id_type and l.id_value = n.id_value where n.reason is null`);
   const newMerges =
     `select h.old_id as old_profile_id, a.profile_id as new_profile_id, ${run} as run_id, 'merge' as reason, ${now} as merged_at\n` +
     `from ${r(home)} h join ${r(assign)} a on a.comp = h.comp where a.profile_id <> h.old_id\n` +
@@ -108,6 +97,40 @@ export async function buildOutputs(
   const [m] = await wh.query<{ merged: number; split: number }>(
     `select sum(case when reason = 'merge' then 1 else 0 end) as merged, sum(case when reason = 'split' then 1 else 0 end) as split from ${r(staging('merges'))} where run_id = ${run}`);
   return { profiles: Number(stats.profiles), largest: Number(stats.largest ?? 0), merged: Number(m.merged ?? 0), split: Number(m.split ?? 0) };
+}
+
+/**
+ * `<entity>_edges`: every accepted (record, identifier) edge with its provenance, read through
+ * `edge_keys` from the two tables that hold the text. The column an identifier came from follows
+ * from the source and the type (a source maps each type to one column).
+ */
+export function edgesViewSql(d: Dialect, sources: Pick<ResolvedSource, 'name' | 'ids'>[], target: (o: IdentityOutput) => Relation): string {
+  const pairs = sources.flatMap((s) => Object.entries(s.ids).map(([type, column]) => `when sr.source = ${d.quoteString(s.name)} and i.id_type = ${d.quoteString(type)} then ${d.quoteString(column)}`));
+  const columnName = pairs.length ? `case ${pairs.join(' ')} end` : d.cast('null', 'text');
+  return `select sr.source, sr.record_key, i.id_type, i.id_value, ${columnName} as column_name, 'exact:' || i.id_type as rule, sr.profile_id\n` +
+    `from ${d.relation(target('edge_keys'))} k\n` +
+    `join ${d.relation(target('source_records'))} sr on sr.record_id = k.record_id\n` +
+    `join ${d.relation(target('identifiers'))} i on i.identifier_id = k.identifier_id`;
+}
+
+/** Swaps the staged tables in and (re)creates the edges view over them, in one transaction. */
+export async function installOutputs(
+  wh: Warehouse,
+  sources: Pick<ResolvedSource, 'name' | 'ids'>[],
+  target: (o: IdentityOutput) => Relation,
+  staging: (o: IdentityOutput) => Relation,
+): Promise<void> {
+  const d = wh.dialect;
+  await replaceAllAtomically(wh, [
+    ...IDENTITY_TABLES.map((o) => ({ target: target(o), install: (tx: Executor) => tx.execute(d.rename(staging(o), 'table', target(o).name)) })),
+    // Last: the view reads the tables installed before it.
+    { target: target('edges'), install: (tx: Executor) => tx.execute(d.createView(target('edges'), edgesViewSql(d, sources, target))) },
+  ]);
+}
+
+/** Drops what a failed build staged. */
+export async function dropStagedOutputs(wh: Warehouse, staging: (o: IdentityOutput) => Relation): Promise<void> {
+  for (const o of IDENTITY_TABLES) await wh.execute(wh.dialect.drop(staging(o), 'table')).catch(() => undefined);
 }
 
 export function outputRelation(schema: string, entity: string, o: IdentityOutput): Relation {

@@ -73,7 +73,15 @@ export interface IdentitySpec {
 export const DEFAULT_MAX_DEGREE = 25;
 const NO_PRIORITY = Number.MAX_SAFE_INTEGER;
 
-export const IDENTITY_OUTPUTS = ['profiles', 'identifiers', 'source_records', 'edges', 'rejected_edges', 'merges'] as const;
+/** The outputs built as tables (under staging names, then swapped in together). */
+export const IDENTITY_TABLES = ['profiles', 'identifiers', 'source_records', 'edge_keys', 'rejected_edges', 'merges'] as const;
+/**
+ * Every output. `edges` is a view joining `edge_keys` (pairs of integers) to the records and
+ * identifiers: written as a table of text it was the costliest output by far (10.5M rows of
+ * record keys, values and profile IDs that the other two tables already hold).
+ */
+export const IDENTITY_OUTPUTS = [...IDENTITY_TABLES, 'edges'] as const;
+export type IdentityTable = (typeof IDENTITY_TABLES)[number];
 export type IdentityOutput = (typeof IDENTITY_OUTPUTS)[number];
 
 export function outputName(entity: string, output: IdentityOutput): string {

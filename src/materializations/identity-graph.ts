@@ -3,13 +3,13 @@
  * All outputs are built under staging names and swapped in together in one transaction.
  */
 import { CdpError, EXIT_FAILURE } from '../errors.js';
-import { buildOutputs } from '../identity/outputs.js';
+import { buildOutputs, dropStagedOutputs, installOutputs } from '../identity/outputs.js';
 import { IdentityPipeline, type PipelineStats, type ResolvedSource } from '../identity/pipeline.js';
-import { IDENTITY_OUTPUTS, outputName, type IdentityOutput, type IdentitySpec } from '../identity/spec.js';
+import { outputName, type IdentityOutput, type IdentitySpec } from '../identity/spec.js';
 import { didYouMean } from '../project/schema.js';
 import type { Relation, Warehouse } from '../warehouse/types.js';
 import type { Materialization } from './types.js';
-import { ensureSchema, replaceAllAtomically, stagingRelation } from './swap.js';
+import { ensureSchema, stagingRelation } from './swap.js';
 
 export interface IdentityNodeSpec {
   spec: IdentitySpec;
@@ -63,7 +63,7 @@ export const identityGraph: Materialization = {
       for (const row of await wh.query<{ reason: string; n: number }>(`select reason, count(*) as n from ${p.rel(staging('rejected_edges'))} group by reason order by reason`)) {
         stats.rejected[row.reason] = Number(row.n);
       }
-      await replaceAllAtomically(wh, IDENTITY_OUTPUTS.map((o) => ({ target: target(o), install: (tx) => tx.execute(wh.dialect.rename(staging(o), 'table', target(o).name)) })));
+      await installOutputs(wh, sources, target, staging);
       stats.profiles = out.profiles;
       stats.largest_profile = out.largest;
       const rejected = Object.entries(stats.rejected).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
@@ -73,7 +73,7 @@ export const identityGraph: Materialization = {
         details: { ...stats, merged: out.merged, split: out.split },
       };
     } catch (err) {
-      for (const o of IDENTITY_OUTPUTS) await wh.execute(wh.dialect.drop(staging(o), 'table')).catch(() => undefined);
+      await dropStagedOutputs(wh, staging);
       throw err;
     } finally {
       await p.dropScratch();

@@ -80,7 +80,8 @@ export async function replaceAllAtomically(wh: Warehouse, items: { target: Relat
       if (plan.current) await tx.execute(d.drop(plan.target, plan.current));
       await plan.install(tx);
     }
-    const recreated = new Set<string>();
+    // A dependent view that is itself being replaced was installed by its own item.
+    const recreated = new Set<string>(plans.map((plan) => d.relation(plan.target)));
     for (const plan of plans) {
       for (const dep of plan.dependents) {
         const key = d.relation(dep.relation);

@@ -180,7 +180,7 @@ function builtRelations(compiled: CompiledProject): RelationInfo[] {
     add(node.relation, node.config.materialized === 'view' ? 'view' : 'table');
     const ident = node.identity as IdentityNodeSpec | undefined;
     if (ident) {
-      for (const o of IDENTITY_OUTPUTS) add({ schema: node.relation.schema, name: outputName(ident.spec.entity, o) }, 'table');
+      for (const o of IDENTITY_OUTPUTS) add({ schema: node.relation.schema, name: outputName(ident.spec.entity, o) }, o === 'edges' ? 'view' : 'table');
       for (const suffix of ['hashes', 'norm', 'meta']) add({ schema: ident.stateSchema, name: `${ident.spec.entity}_identity_cache_${suffix}` }, 'table');
     }
   }
