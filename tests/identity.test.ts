@@ -24,6 +24,11 @@ async function withWarehouse<T>(dir: string, fn: (wh: Warehouse) => Promise<T>):
   }
 }
 
+/** Rows of the normalisation cache (every distinct raw value of the last run), optionally filtered. */
+async function cachedValues(dir: string, where = '1 = 1'): Promise<Row[]> {
+  return withWarehouse(dir, (wh) => wh.query(`select id_type, raw_value, id_value, reason from cdp_state.person_identity_cache_values where ${where} order by id_type, raw_value`));
+}
+
 /** Groups of record keys that share a profile, as sorted strings: a partition independent of IDs. */
 async function partition(wh: Warehouse, table = 'analytics.person_source_records'): Promise<string[]> {
   const rows = await wh.query<{ profile_id: string; source: string; record_key: string }>(`select profile_id, source, record_key from ${table}`);
@@ -171,8 +176,8 @@ describe.each([duckdbTarget(), postgresTarget()])('identity graph on $name', (ta
     const before = await ids();
     const again = await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'] });
     expect(again.exitCode).toBe(0);
-    // Nothing changed: no record is normalised again.
-    expect(again.summary.results[0].details).toMatchObject({ reprocessed_records: 0, records: 17 });
+    // Nothing changed: no value is normalised again.
+    expect(again.summary.results[0].details).toMatchObject({ normalised_values: 0, records: 17 });
     expect(await ids()).toEqual(before);
 
     // o4 carries Bob's phone and nobody@else.com: the profiles of c3 and o3 merge.
@@ -200,13 +205,16 @@ describe.each([duckdbTarget(), postgresTarget()])('identity graph on $name', (ta
     });
   });
 
-  it('processes only new and changed records incrementally, with the partition of a full rebuild', async () => {
-    writeFiles(dir, { 'seeds/orders.csv': `${ORDERS}o5,ann@acme.io,,2026-05-01 00:00:00\n` });
+  it('normalises only values not seen before, with the partition of a full rebuild', async () => {
+    // o5 brings a known email and a phone never seen: only the phone is normalised.
+    writeFiles(dir, { 'seeds/orders.csv': `${ORDERS}o5,ann@acme.io,(415) 555-0199,2026-05-01 00:00:00\n` });
     const incremental = await runCommand({ command: 'build', projectDir: dir, out: quiet });
-    expect(incremental.summary.results.find((r) => r.name === 'person_identity')!.details).toMatchObject({ reprocessed_records: 1, records: 18 });
+    expect(incremental.summary.results.find((r) => r.name === 'person_identity')!.details).toMatchObject({ normalised_values: 1, records: 18 });
+    expect(await cachedValues(dir, "raw_value = '(415) 555-0199'")).toEqual([{ id_type: 'phone', raw_value: '(415) 555-0199', id_value: '+14155550199', reason: null }]);
     const partitionIncremental = await withWarehouse(dir, (wh) => partition(wh));
     const full = await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'], fullRefresh: true });
-    expect(full.summary.results[0].details).toMatchObject({ reprocessed_records: 18 });
+    // A full refresh normalises every distinct value once: as many as the cache then holds.
+    expect(full.summary.results[0].details).toMatchObject({ normalised_values: (await cachedValues(dir)).length });
     expect(await withWarehouse(dir, (wh) => partition(wh))).toEqual(partitionIncremental);
     expect(partitionIncremental).toContain('contacts:c1 contacts:c2 orders:o1 orders:o5');
   });
@@ -215,7 +223,9 @@ describe.each([duckdbTarget(), postgresTarget()])('identity graph on $name', (ta
     // c10 carries the only invalid email: once it is gone, so must be its rejected edge.
     writeFiles(dir, { 'seeds/contacts.csv': CONTACTS.replace(/^c10,.*\n/m, '') });
     const incremental = await runCommand({ command: 'build', projectDir: dir, out: quiet });
-    expect(incremental.summary.results.find((r) => r.name === 'person_identity')!.details).toMatchObject({ reprocessed_records: 0, records: 17 });
+    expect(incremental.summary.results.find((r) => r.name === 'person_identity')!.details).toMatchObject({ normalised_values: 0, records: 17 });
+    // Its value left the cache too: nothing of a removed record lingers in the state schema.
+    expect(await cachedValues(dir, "raw_value = 'not-an-email'")).toEqual([]);
     const after = await withWarehouse(dir, async (wh) => ({
       partition: await partition(wh),
       invalid: await wh.query(`select record_key from analytics.person_rejected_edges where reason = 'invalid'`),
@@ -223,7 +233,7 @@ describe.each([duckdbTarget(), postgresTarget()])('identity graph on $name', (ta
     expect(after.invalid).toEqual([]);
     expect(after.partition).not.toContain('contacts:c10');
     const full = await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'], fullRefresh: true });
-    expect(full.summary.results[0].details).toMatchObject({ reprocessed_records: 17 });
+    expect(full.summary.results[0].details).toMatchObject({ normalised_values: (await cachedValues(dir)).length });
     expect(await withWarehouse(dir, (wh) => partition(wh))).toEqual(after.partition);
   });
 
@@ -233,12 +243,12 @@ describe.each([duckdbTarget(), postgresTarget()])('identity graph on $name', (ta
       "select distinct reason from analytics.person_rejected_edges where id_value = 'test@test.com'")).map((r) => r.reason));
     writeFiles(dir, { [spec]: SPEC('local').replace('engine: local\n', 'engine: local\nblocklist_defaults: false\n') });
     const off = await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'] });
-    expect(off.summary.results[0].details).toMatchObject({ reprocessed_records: 17 });
+    expect(off.summary.results[0].details).toMatchObject({ normalised_values: (await cachedValues(dir)).length });
     // test@test.com is no longer blocked; c4 and c5 (customer ids C and D) now meet the limit.
     expect(await testEmail()).toEqual(['limit']);
     writeFiles(dir, { [spec]: SPEC('local') });
     const on = await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'] });
-    expect(on.summary.results[0].details).toMatchObject({ reprocessed_records: 17 });
+    expect(on.summary.results[0].details).toMatchObject({ normalised_values: (await cachedValues(dir)).length });
     expect(await testEmail()).toEqual(['blocklist']);
   });
 

@@ -78,7 +78,7 @@ export async function runIdentity(wh: TimedWarehouse, specs: Specs, engine: Engi
   const target = (o: IdentityOutput): Relation => ({ schema, name: outputName(spec.entity, o) });
   const staging = (o: IdentityOutput): Relation => stagingRelation(target(o), 'tmp');
   const stats: PipelineStats = {
-    engine, records: 0, raw_identifiers: 0, reprocessed_records: 0, empty_values: 0, edges: 0, rejected: {}, component_runs: 0, rounds: 0,
+    engine, records: 0, raw_identifiers: 0, normalised_values: 0, empty_values: 0, edges: 0, rejected: {}, component_runs: 0, rounds: 0,
     largest_profile: 0, profiles: 0, unresolved_limit_violations: 0,
   };
   // The normalisation cache lives in a state schema of its own per benchmark schema, so each
@@ -95,6 +95,7 @@ export async function runIdentity(wh: TimedWarehouse, specs: Specs, engine: Engi
     for (const row of await wh.query<{ reason: string; n: number }>(`select reason, count(*) as n from ${p.rel(staging('rejected_edges'))} group by reason order by reason`)) {
       stats.rejected[row.reason] = Number(row.n);
     }
+    await p.settle();
     await installOutputs(wh, sources, target, staging);
     stats.profiles = out.profiles;
     stats.largest_profile = out.largest;

@@ -237,11 +237,11 @@ async function main(): Promise<void> {
   const records = Object.values(info.rows).reduce((a, b) => a + b, 0);
   lines.push(`| ${int(people)} | ${int(records)} | ${first ? int(first.stats.edges) : '-'} | ${first ? f1(first.stats.edges / people) : '-'} | ${f1(info.generateSeconds)} | ${f1(load.readCsvSeconds)} | ${f1(load.stagingSeconds)} | ${int(dbMb)} |`);
   lines.push('');
-  lines.push('| run | extract (s) | encode (s) | components (s) | limit tiers (s) | outputs (s) | golden (s) | scratch drop (s) | **total (s)** | CPU (s) | peak RSS (MB) | component runs | rounds | profiles | largest profile | records normalised | DuckDB file before → after (MB) | load avg after |');
+  lines.push('| run | extract (s) | encode (s) | components (s) | limit tiers (s) | outputs (s) | golden (s) | scratch drop (s) | **total (s)** | CPU (s) | peak RSS (MB) | component runs | rounds | profiles | largest profile | values normalised | DuckDB file before → after (MB) | load avg after |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const { label, r } of runs) {
     const p = r.phases;
-    lines.push(`| ${label} | ${f1(p.extract)} | ${f1(p.encode)} | ${f1(p.components)} | ${f1(p.tiers)} | ${f1(p.outputs)} | ${f1(p.golden)} | ${f1(p.cleanup)} | **${f1(p.total)}** | ${f1(r.cpuSeconds)} | ${int(r.rssMb)} | ${r.stats.component_runs} | ${r.stats.rounds} | ${int(r.stats.profiles)} | ${int(r.stats.largest_profile)} | ${int(r.stats.reprocessed_records ?? r.stats.records)} | ${int(r.dbMbBefore)} → ${int(r.dbMbAfter)} | ${f1(r.loadavg)} |`);
+    lines.push(`| ${label} | ${f1(p.extract)} | ${f1(p.encode)} | ${f1(p.components)} | ${f1(p.tiers)} | ${f1(p.outputs)} | ${f1(p.golden)} | ${f1(p.cleanup)} | **${f1(p.total)}** | ${f1(r.cpuSeconds)} | ${int(r.rssMb)} | ${r.stats.component_runs} | ${r.stats.rounds} | ${int(r.stats.profiles)} | ${int(r.stats.largest_profile)} | ${int(r.stats.normalised_values ?? 0)} | ${int(r.dbMbBefore)} → ${int(r.dbMbAfter)} | ${f1(r.loadavg)} |`);
   }
   if (first) {
     lines.push('');

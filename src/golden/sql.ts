@@ -10,8 +10,9 @@
  * - per attribute, a candidates CTE: the union of every `from` source's non-NULL values,
  *   each tagged with the profile, the source model name, the record's `updated_at` (NULL when
  *   the source has none) and its key as text;
- * - per attribute, a winner CTE: `row_number()` ranking for single-value rules, a grouped
- *   aggregate for `collect` and `custom`;
+ * - per attribute, a winner CTE: for single-value rules, the first candidate in the rule's order,
+ *   by an ordered aggregate where the dialect has one (`firstByOrder`), else by `row_number()`;
+ *   a grouped aggregate for `collect` and `custom`;
  * - per trait, a CTE grouped by profile;
  * - a final select from the profiles table left-joining every CTE, so each profile appears once
  *   even when it has no candidate value or no rows for a trait.
@@ -184,9 +185,14 @@ function winnerSql(attr: GoldenAttribute, candidates: string, ctx: GoldenSqlCont
       throw new Error(`unhandled survivorship rule ${String(unhandled)}`);
     }
   }
+  const by = order.join(', ');
+  // Both aggregates sort by the same complete order, so value and source come from one row.
+  if (dialect.firstByOrder) {
+    return `  SELECT ${profileId}, ${dialect.firstByOrder(value, by)} AS ${value}, ${dialect.firstByOrder(source, by)} AS ${source}\n  FROM ${input}\n  GROUP BY ${profileId}`;
+  }
   return (
     `  SELECT ${profileId}, ${value}, ${source} FROM (\n` +
-    `    SELECT ${profileId}, ${value}, ${source}, row_number() OVER (PARTITION BY ${profileId} ORDER BY ${order.join(', ')}) AS ${q('rank')}\n` +
+    `    SELECT ${profileId}, ${value}, ${source}, row_number() OVER (PARTITION BY ${profileId} ORDER BY ${by}) AS ${q('rank')}\n` +
     `    FROM ${input}\n` +
     `  ) AS ${q('ranked')}\n` +
     `  WHERE ${q('rank')} = 1`

@@ -71,18 +71,14 @@ export async function buildOutputs(
   // Rejected by the degree caps or by a limit: few values, matched back to their rows in `norm`.
   const columns = `n.source, n.record_key, n.id_type, n.column_name, n.raw_value, n.id_value`;
   await p.create(staging('rejected_edges'),
-    // Only records of this run: the cache's table can already hold a record that arrived after
-    // the run read its sources.
-    `select ${columns}, n.reason, ${run} as run_id from ${r(norm)} n\n` +
-    `join ${r(t.records)} rec on rec.source = n.source and rec.record_key = n.record_key where n.reason is not null\n` +
+    `select ${columns}, n.reason, ${run} as run_id from ${r(norm)} n where n.reason is not null\n` +
     `union all\n` +
     `select ${columns}, 'degree_cap' as reason, ${run} as run_id from ${r(norm)} n\n` +
-    `join ${r(t.records)} rec on rec.source = n.source and rec.record_key = n.record_key\n` +
     `join (select i.id_type, i.id_value from ${r(shared)} s join ${r(t.ids)} i on i.id_node = s.id_node) v on v.id_type = n.id_type and v.id_value = n.id_value where n.reason is null\n` +
     `union all\n` +
     `select ${columns}, 'limit' as reason, ${run} as run_id from ${r(norm)} n\n` +
-    `join (select rec.source, rec.record_key, i.id_type, i.id_value from ${r(t.limitRejected)} x join ${r(t.ids)} i on i.id_node = x.id_node join ${r(t.records)} rec on rec.rec_id = x.rec_id) l\n` +
-    `  on l.source = n.source and l.record_key = n.record_key and l.id_type = n.id_type and l.id_value = n.id_value where n.reason is null`);
+    `join (select x.rec_id, i.id_type, i.id_value from ${r(t.limitRejected)} x join ${r(t.ids)} i on i.id_node = x.id_node) l\n` +
+    `  on l.rec_id = n.rec_id and l.id_type = n.id_type and l.id_value = n.id_value where n.reason is null`);
   const newMerges =
     `select h.old_id as old_profile_id, a.profile_id as new_profile_id, ${run} as run_id, 'merge' as reason, ${now} as merged_at\n` +
     `from ${r(home)} h join ${r(assign)} a on a.comp = h.comp where a.profile_id <> h.old_id\n` +

@@ -33,9 +33,10 @@ export interface PipelineContext {
 }
 
 /**
- * The identifiers of every record after steps 1-5. `norm` holds every non-empty value with its
- * normalisation outcome (`reason`: invalid, blocklist or NULL); `enc` is its accepted rows as
- * integers (`rec_id`, `id_node` numbered in `ids`); `shared` lists the nodes the degree caps reject.
+ * The identifiers of every record after steps 1-5. `norm` holds every non-empty value of this
+ * run's records (`rec_id`) with its normalisation outcome (`reason`: invalid, blocklist or NULL);
+ * `enc` is its accepted rows as integers (`rec_id`, `id_node` numbered in `ids`); `shared` lists
+ * the nodes the degree caps reject.
  */
 export interface Classified {
   norm: Relation;
@@ -48,8 +49,8 @@ export interface PipelineStats {
   engine: EngineName;
   records: number;
   raw_identifiers: number;
-  /** Records whose identifiers were normalised in this run (the rest came from the cache). */
-  reprocessed_records?: number;
+  /** Distinct identifier values normalised in this run (the rest came from the cache). */
+  normalised_values?: number;
   empty_values: number;
   edges: number;
   rejected: Record<string, number>;
@@ -68,7 +69,7 @@ export const AUTO_LOCAL_MAX_EDGES = 50_000_000;
  * hash is rebuilt. Bump `v` when a normaliser or the default blocklist changes.
  */
 export function cacheSpecHash(spec: IdentitySpec, sources: ResolvedSource[]): string {
-  return createHash('sha256').update(JSON.stringify({ types: spec.idTypes, sources: sources.map((s) => [s.name, s.ids]), defaults: spec.blocklistDefaults, v: 2 })).digest('hex');
+  return createHash('sha256').update(JSON.stringify({ types: spec.idTypes, sources: sources.map((s) => [s.name, s.ids]), defaults: spec.blocklistDefaults, v: 3 })).digest('hex');
 }
 
 export class IdentityPipeline {
@@ -122,6 +123,8 @@ export class IdentityPipeline {
   }
 
   async dropScratch(): Promise<void> {
+    // Background work may still read scratch tables; its outcome is reported by settle().
+    await this.background?.catch(() => undefined);
     for (const r of this.created) await this.ctx.wh.execute(this.d.drop(r, 'table')).catch(() => undefined);
   }
 
@@ -129,54 +132,56 @@ export class IdentityPipeline {
   async extract(stats: PipelineStats): Promise<{ records: Relation; classified: Classified }> {
     const { spec, sources } = this.ctx;
     this.scratchCatalog = await this.ctx.wh.scratchCatalog?.();
+    // One read of the sources: every later step (hashes, normalisation, outputs) works from this
+    // snapshot, so a source that changes during the run cannot pair one version of a record's
+    // hash with another version of its identifiers. Identifier columns become one text column
+    // per type (`raw_<k>`, in spec order), NULL where a source has no column of that type.
+    const rawColumns = spec.idTypes.map((_, k) => `raw_${k}`);
     const records = await this.create(this.work('records'),
       // Numbered in the order the sources are read: sorting 6.75M text keys cost ten times more
       // than the numbering itself, and no outcome depends on the order (docs/identity.md).
-      `select source, record_key, updated_at, row_number() over () as rec_id from (\n` + sources.map((s) =>
+      `select source, record_key, updated_at, ${rawColumns.join(', ')}, row_number() over () as rec_id from (\n` + sources.map((s) =>
       `select ${this.lit(s.name)} as source, ${this.d.cast(this.q(s.key), 'text')} as record_key, ` +
-      `${s.updatedAt ? this.d.cast(this.q(s.updatedAt), 'timestamp') : this.d.cast('null', 'timestamp')} as updated_at from ${this.rel(s.relation)}`).join('\nunion all\n') + `\n) as r`);
+      `${s.updatedAt ? this.d.cast(this.q(s.updatedAt), 'timestamp') : this.d.cast('null', 'timestamp')} as updated_at, ` +
+      spec.idTypes.map((t, k) => `${this.d.cast(s.ids[t.name] ? this.q(s.ids[t.name]) : 'null', 'text')} as ${rawColumns[k]}`).join(', ') +
+      ` from ${this.rel(s.relation)}`).join('\nunion all\n') + `\n) as r`);
     await this.assertKeys(records);
     stats.records = await this.count(`select 1 from ${this.rel(records)}`);
 
-    // Incremental: identifiers are normalised again only for records that are new or changed
-    // since the last run (or all of them when the spec changed or on --full-refresh); the
-    // rest come from the cache. Normalisation is per value, so the result equals a rebuild.
-    const hashSelect = sources.map((s) =>
-      `select ${this.lit(s.name)} as source, ${this.d.cast(this.q(s.key), 'text')} as record_key, ` +
-      `${this.d.rowHash(Object.values(s.ids).sort().map((c) => this.d.cast(this.q(c), 'text')))} as rec_hash from ${this.rel(s.relation)}`).join('\nunion all\n');
-    const cache = this.cacheTables();
+    // Incremental: normalisation is a function of the type and the raw value alone, so the cache
+    // maps each raw value seen before to its outcome, and a run normalises only values it has
+    // not seen (those of new and changed records); the result equals a rebuild. A change to the
+    // spec, or --full-refresh, starts the cache again.
     const specHash = cacheSpecHash(spec, sources);
+    const cache = this.cacheTables();
     const useCache = !this.ctx.fullRefresh && (await this.cacheMatches(specHash));
-    // Without the cache, the hashes go straight into it: nothing compares them in this run.
-    const hashes = useCache ? await this.create(this.work('rec_hash'), hashSelect) : undefined;
-    const changed = hashes
-      ? await this.create(this.work('changed'),
-        `select h.source, h.record_key from ${this.rel(hashes)} h left join ${this.rel(cache.hashes)} c on c.source = h.source and c.record_key = h.record_key where c.rec_hash is null or c.rec_hash <> h.rec_hash`)
-      : undefined;
-    stats.reprocessed_records = changed ? await this.count(`select 1 from ${this.rel(changed)}`) : stats.records;
-
-    // One row per (record, identifier column), read straight from the sources: only the
-    // non-empty values are normalised and kept. Without the cache every record is new, and a
-    // filter on `changed` would remove nothing and still cost a text-keyed semi-join per column.
-    const rawOf = (types: string[]) => sources.flatMap((s) => Object.entries(s.ids).filter(([type]) => types.includes(type)).map(([type, column]) =>
-      `select ${this.lit(s.name)} as source, ${this.d.cast(this.q(s.key), 'text')} as record_key, ${this.lit(type)} as id_type, ` +
-      `${this.lit(column)} as column_name, ${this.d.cast(this.q(column), 'text')} as raw_value from ${this.rel(s.relation)} s` +
-      (changed ? `\nwhere exists (select 1 from ${this.rel(changed)} c where c.source = ${this.lit(s.name)} and c.record_key = ${this.d.cast(`s.${this.q(s.key)}`, 'text')})` : ''))).join('\nunion all\n');
-
-    const perType = spec.idTypes.filter((t) => rawOf([t.name])).map((t) => {
+    const seen = (u: string) => `exists (select 1 from ${this.rel(cache.values)} m where m.id_type = ${u}.id_type and m.raw_value = ${u}.raw_value)`;
+    const norm = await this.create(this.work('norm'), spec.idTypes.map((t, k) => {
+      const mapped = sources.filter((s) => s.ids[t.name]);
+      if (!mapped.length) return undefined;
+      // One row per (record, identifier column) with a non-empty value.
+      const columnName = `case source ${mapped.map((s) => `when ${this.lit(s.name)} then ${this.lit(s.ids[t.name])}`).join(' ')} end`;
+      const raw = `select rec_id, source, record_key, ${this.lit(t.name)} as id_type, ${columnName} as column_name, ${rawColumns[k]} as raw_value from ${this.rel(records)}\n` +
+        `  where ${rawColumns[k]} is not null and not (${isEmptySql(rawColumns[k], this.d)})`;
       const v = normalizeSql(t.normalizer, 'raw_value', t.options, this.d);
-      return `select source, record_key, id_type, column_name, raw_value, id_value,\n` +
+      const fresh = `select rec_id, source, record_key, id_type, column_name, raw_value, id_value, true as fresh,\n` +
         `  case when id_value is null then 'invalid' when ${blockedSql('id_value', t.name, t.normalizer, t.blocklist, this.d, spec.blocklistDefaults, t.options)} then 'blocklist' end as reason\n` +
-        `from (select source, record_key, id_type, column_name, raw_value, ${v} as id_value from (\n${rawOf([t.name])}\n) as r where not (${isEmptySql('raw_value', this.d)})) as n`;
-    }).join('\nunion all\n');
-    // The cache's table of normalised identifiers is this run's too: brought up to date in place
-    // (only changed and removed records' rows), it is never copied.
-    const normalised = hashes && changed ? await this.updateCache(hashes, changed, perType, specHash) : await this.rebuildCache(hashSelect, perType, specHash);
-    // Every (record, identifier column) pair is an identifier value; those missing from the
-    // cache's table were empty.
+        `from (select u.*, ${v} as id_value from (\n  ${raw}\n) as u${useCache ? ` where not ${seen('u')}` : ''}) as n`;
+      if (!useCache) return fresh;
+      return `select u.rec_id, u.source, u.record_key, u.id_type, u.column_name, u.raw_value, m.id_value, false as fresh, m.reason from (\n  ${raw}\n) as u\n` +
+        `join ${this.rel(cache.values)} m on m.id_type = u.id_type and m.raw_value = u.raw_value\nunion all\n${fresh}`;
+    }).filter((sql): sql is string => sql !== undefined).join('\nunion all\n'));
+    // Nothing in this run reads the cache again: it is brought up to date alongside the steps that follow.
+    const saved = this.saveCache(norm, specHash, useCache, stats);
+    // Handled now, so a failure cannot end the process before settle() reports it.
+    saved.catch(() => undefined);
+    this.background = saved;
+
+    // Every (record, identifier column) pair is an identifier value; those missing from `norm`
+    // were empty.
     const perSource = await this.ctx.wh.query<{ source: string; n: number }>(`select source, count(*) as n from ${this.rel(records)} group by source`);
     stats.raw_identifiers = perSource.reduce((sum, r) => sum + Number(r.n) * Object.keys(sources.find((s) => s.name === r.source)?.ids ?? {}).length, 0);
-    stats.empty_values = stats.raw_identifiers - (await this.count(`select 1 from ${this.rel(normalised)}`));
+    stats.empty_values = stats.raw_identifiers - (await this.count(`select 1 from ${this.rel(norm)}`));
 
     // Integer encoding: every value that passed normalisation and the blocklists gets a node
     // number above the records' (numbers of values the degree caps then reject are simply
@@ -184,10 +189,9 @@ export class IdentityPipeline {
     // degree caps, the tiers and the outputs join on integers rather than on text.
     const ids = await this.create(this.work('ids'),
       `select id_type, id_value, (select max(rec_id) from ${this.rel(records)}) + row_number() over (order by id_type, id_value) as id_node\n` +
-      `from (select distinct id_type, id_value from ${this.rel(normalised)} where reason is null) as v`);
+      `from (select distinct id_type, id_value from ${this.rel(norm)} where reason is null) as v`);
     const enc = await this.create(this.work('enc'),
-      `select r.rec_id, i.id_node, n.id_type, n.column_name from ${this.rel(normalised)} n\n` +
-      `join ${this.rel(records)} r on r.source = n.source and r.record_key = n.record_key\n` +
+      `select n.rec_id, i.id_node, n.id_type, n.column_name from ${this.rel(norm)} n\n` +
       `join ${this.rel(ids)} i on i.id_type = n.id_type and i.id_value = n.id_value where n.reason is null`);
 
     // Degree caps: identifiers that co-occur with too many values of another type are shared.
@@ -196,59 +200,57 @@ export class IdentityPipeline {
       `with acc as (select distinct rec_id, id_type, id_node from ${this.rel(enc)})\n` +
       `select distinct a.id_node from acc a join acc b on a.rec_id = b.rec_id and a.id_type <> b.id_type\n` +
       `group by a.id_node, a.id_type, b.id_type having count(distinct b.id_node) > ${capCase}`);
-    return { records, classified: { norm: normalised, ids, enc, shared } };
+    return { records, classified: { norm, ids, enc, shared } };
   }
 
-  private cacheTables(): { hashes: Relation; norm: Relation; meta: Relation } {
+  /** Work running alongside the pipeline's own steps: bringing the normalisation cache up to date. */
+  private background?: Promise<void>;
+
+  /** Waits for background work; its failure fails the run. */
+  async settle(): Promise<void> {
+    const pending = this.background;
+    this.background = undefined;
+    await pending;
+  }
+
+  private cacheTables(): { values: Relation; meta: Relation; legacy: Relation[] } {
     const base = `${this.ctx.spec.entity}_identity_cache`;
     const rel = (suffix: string): Relation => ({ schema: this.stateSchema, name: `${base}_${suffix}` });
-    return { hashes: rel('hashes'), norm: rel('norm'), meta: rel('meta') };
+    // Earlier versions kept identifiers per record: dropped with the cache they belonged to.
+    return { values: rel('values'), meta: rel('meta'), legacy: [rel('hashes'), rel('norm')] };
   }
 
   private async cacheMatches(specHash: string): Promise<boolean> {
     const c = this.cacheTables();
     const present = new Set((await this.ctx.wh.relations(this.stateSchema)).map((r) => r.name));
-    if (![c.hashes, c.norm, c.meta].every((r) => present.has(r.name))) return false;
+    if (![c.values, c.meta].every((r) => present.has(r.name))) return false;
     const [row] = await this.ctx.wh.query<{ spec_hash: string }>(`select spec_hash from ${this.rel(c.meta)}`);
     return row?.spec_hash === specHash;
   }
 
   /**
-   * The cache only saves work: losing it (or a stale one after a failed run) costs a full pass,
-   * never a wrong result. Its spec hash is removed first and written last, so a run that fails
-   * while the cache is being changed leaves no cache that would be taken for valid.
+   * Leaves the cache holding exactly this run's distinct raw values: values no record carries any
+   * more leave it (a deleted person's identifiers do not linger in the state schema), values new
+   * to this run join it. The cache only saves work: losing it (or a stale one after a failed run)
+   * costs a full pass, never a wrong result. Its spec hash is removed first and written last, so
+   * a run that fails while the cache is being changed leaves no cache that would be taken for valid.
    */
-  private async rebuildCache(hashSelect: string, perType: string, specHash: string): Promise<Relation> {
+  private async saveCache(norm: Relation, specHash: string, update: boolean, stats: PipelineStats): Promise<void> {
     const c = this.cacheTables();
     const wh = this.ctx.wh;
-    await ensureSchema(wh, this.stateSchema);
-    for (const r of [c.meta, c.hashes, c.norm]) await wh.execute(this.d.drop(r, 'table'));
-    // Hashes first: a record that changes while this runs then has a stored hash older than its
-    // cached identifiers, and the next run normalises it again (the other order would pair a
-    // new hash with old identifiers for good).
-    await wh.execute(this.d.createTableAs(c.hashes, hashSelect));
-    await wh.execute(this.d.createTableAs(c.norm, perType));
+    const values = `select distinct id_type, raw_value, id_value, reason from ${this.rel(norm)}`;
+    if (!update) {
+      await ensureSchema(wh, this.stateSchema);
+      for (const r of [c.meta, c.values, ...c.legacy]) await wh.execute(this.d.drop(r, 'table'));
+      await wh.execute(this.d.createTableAs(c.values, values));
+      stats.normalised_values = await this.count(`select 1 from ${this.rel(c.values)}`);
+    } else {
+      stats.normalised_values = await this.count(`${values} where fresh`);
+      await wh.execute(this.d.drop(c.meta, 'table'));
+      await wh.execute(`delete from ${this.rel(c.values)} m where not exists (select 1 from ${this.rel(norm)} n where n.id_type = m.id_type and n.raw_value = m.raw_value)`);
+      if (stats.normalised_values > 0) await wh.execute(`insert into ${this.rel(c.values)} (id_type, raw_value, id_value, reason)\n${values} where fresh`);
+    }
     await wh.execute(this.d.createTableAs(c.meta, `select ${this.lit(specHash)} as spec_hash`));
-    return c.norm;
-  }
-
-  /** Replaces the rows of changed and removed records only; with nothing changed, it writes nothing. */
-  private async updateCache(hashes: Relation, changed: Relation, perType: string, specHash: string): Promise<Relation> {
-    const c = this.cacheTables();
-    const wh = this.ctx.wh;
-    const stale = await this.create(this.work('stale'),
-      `select source, record_key from ${this.rel(changed)}\nunion all\n` +
-      `select c.source, c.record_key from ${this.rel(c.hashes)} c where not exists (select 1 from ${this.rel(hashes)} h where h.source = c.source and h.record_key = c.record_key)`);
-    if ((await this.count(`select 1 from ${this.rel(stale)}`)) === 0) return c.norm;
-    await wh.execute(this.d.drop(c.meta, 'table'));
-    const isStale = `exists (select 1 from ${this.rel(stale)} x where x.source = t.source and x.record_key = t.record_key)`;
-    await wh.execute(`delete from ${this.rel(c.norm)} t where ${isStale}`);
-    await wh.execute(`delete from ${this.rel(c.hashes)} t where ${isStale}`);
-    await wh.execute(`insert into ${this.rel(c.norm)} (source, record_key, id_type, column_name, raw_value, id_value, reason)\n${perType}`);
-    await wh.execute(`insert into ${this.rel(c.hashes)} (source, record_key, rec_hash)\n` +
-      `select h.source, h.record_key, h.rec_hash from ${this.rel(hashes)} h where exists (select 1 from ${this.rel(changed)} x where x.source = h.source and x.record_key = h.record_key)`);
-    await wh.execute(this.d.createTableAs(c.meta, `select ${this.lit(specHash)} as spec_hash`));
-    return c.norm;
   }
 
   private async assertKeys(recRaw: Relation): Promise<void> {

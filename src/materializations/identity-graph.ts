@@ -52,7 +52,7 @@ export const identityGraph: Materialization = {
     const target = (o: IdentityOutput): Relation => ({ schema, name: outputName(spec.entity, o) });
     const staging = (o: IdentityOutput): Relation => stagingRelation(target(o), 'tmp');
     const stats: PipelineStats = {
-      engine: 'local', records: 0, raw_identifiers: 0, reprocessed_records: 0, empty_values: 0, edges: 0, rejected: {}, component_runs: 0, rounds: 0,
+      engine: 'local', records: 0, raw_identifiers: 0, normalised_values: 0, empty_values: 0, edges: 0, rejected: {}, component_runs: 0, rounds: 0,
       largest_profile: 0, profiles: 0, unresolved_limit_violations: 0,
     };
     const p = new IdentityPipeline({ wh, spec, sources, schema, stateSchema: ident.stateSchema, fullRefresh: ctx.fullRefresh });
@@ -63,13 +63,14 @@ export const identityGraph: Materialization = {
       for (const row of await wh.query<{ reason: string; n: number }>(`select reason, count(*) as n from ${p.rel(staging('rejected_edges'))} group by reason order by reason`)) {
         stats.rejected[row.reason] = Number(row.n);
       }
+      await p.settle();
       await installOutputs(wh, sources, target, staging);
       stats.profiles = out.profiles;
       stats.largest_profile = out.largest;
       const rejected = Object.entries(stats.rejected).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
       return {
         rows: out.profiles,
-        message: `${out.profiles} profiles from ${stats.records} records (${stats.reprocessed_records} new or changed); ${stats.edges} edges, engine ${stats.engine} (${stats.rounds} round${stats.rounds === 1 ? '' : 's'}), largest ${out.largest} records; rejected: ${rejected}; ${out.merged} merged, ${out.split} split`,
+        message: `${out.profiles} profiles from ${stats.records} records (${stats.normalised_values} identifier values normalised, the rest cached); ${stats.edges} edges, engine ${stats.engine} (${stats.rounds} round${stats.rounds === 1 ? '' : 's'}), largest ${out.largest} records; rejected: ${rejected}; ${out.merged} merged, ${out.split} split`,
         details: { ...stats, merged: out.merged, split: out.split },
       };
     } catch (err) {

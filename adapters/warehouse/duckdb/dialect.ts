@@ -41,6 +41,10 @@ export class DuckDbDialect extends AnsiDialect {
     return 'CAST(uuid() AS VARCHAR)';
   }
 
+  firstByOrder(expr: string, orderBy: string): string {
+    return `first(${expr} ORDER BY ${orderBy})`;
+  }
+
   jsonObject(pairs: [string, string][]): string {
     const json = `CAST(json_object(${pairs.map(([k, v]) => `${this.quoteString(k)}, ${v}`).join(', ')}) AS VARCHAR)`;
     // DuckDB writes a non-finite double as a bare NaN or Infinity, which is not JSON (and its

@@ -11,11 +11,9 @@ WITH
   FROM "src1" WHERE "a1_1" IS NOT NULL
 ),
 "attr1" AS (
-  SELECT "profile_id", "value", "source" FROM (
-    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
-    FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr1_candidates") AS "counted"
-  ) AS "ranked"
-  WHERE "rank" = 1
+  SELECT "profile_id", first("value" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
+  FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr1_candidates") AS "counted"
+  GROUP BY "profile_id"
 ),
 -- attribute name: most_frequent
 "attr2_candidates" AS (
@@ -23,11 +21,9 @@ WITH
   FROM "src1" WHERE "a2_1" IS NOT NULL
 ),
 "attr2" AS (
-  SELECT "profile_id", "value", "source" FROM (
-    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
-    FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr2_candidates") AS "counted"
-  ) AS "ranked"
-  WHERE "rank" = 1
+  SELECT "profile_id", first("value" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
+  FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr2_candidates") AS "counted"
+  GROUP BY "profile_id"
 ),
 -- attribute domain: most_frequent
 "attr3_candidates" AS (
@@ -35,11 +31,9 @@ WITH
   FROM "src1" WHERE "a3_1" IS NOT NULL
 ),
 "attr3" AS (
-  SELECT "profile_id", "value", "source" FROM (
-    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
-    FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr3_candidates") AS "counted"
-  ) AS "ranked"
-  WHERE "rank" = 1
+  SELECT "profile_id", first("value" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
+  FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr3_candidates") AS "counted"
+  GROUP BY "profile_id"
 ),
 -- trait contacts: count_distinct
 "trait1" AS (

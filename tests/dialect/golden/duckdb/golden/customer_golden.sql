@@ -41,11 +41,9 @@ WITH
   FROM "src3" WHERE "a1_3" IS NOT NULL
 ),
 "attr1" AS (
-  SELECT "profile_id", "value", "source" FROM (
-    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY CASE "source" WHEN 'stg_crm_contacts' THEN 0 WHEN 'stg_orders' THEN 1 WHEN 'stg_events' THEN 2 ELSE 3 END, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
-    FROM "attr1_candidates"
-  ) AS "ranked"
-  WHERE "rank" = 1
+  SELECT "profile_id", first("value" ORDER BY CASE "source" WHEN 'stg_crm_contacts' THEN 0 WHEN 'stg_orders' THEN 1 WHEN 'stg_events' THEN 2 ELSE 3 END, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY CASE "source" WHEN 'stg_crm_contacts' THEN 0 WHEN 'stg_orders' THEN 1 WHEN 'stg_events' THEN 2 ELSE 3 END, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
+  FROM "attr1_candidates"
+  GROUP BY "profile_id"
 ),
 -- attribute first_name: most_recent
 "attr2_candidates" AS (
@@ -53,11 +51,9 @@ WITH
   FROM "src1" WHERE "a2_1" IS NOT NULL
 ),
 "attr2" AS (
-  SELECT "profile_id", "value", "source" FROM (
-    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
-    FROM "attr2_candidates"
-  ) AS "ranked"
-  WHERE "rank" = 1
+  SELECT "profile_id", first("value" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
+  FROM "attr2_candidates"
+  GROUP BY "profile_id"
 ),
 -- attribute last_name: most_recent
 "attr3_candidates" AS (
@@ -65,11 +61,9 @@ WITH
   FROM "src1" WHERE "a3_1" IS NOT NULL
 ),
 "attr3" AS (
-  SELECT "profile_id", "value", "source" FROM (
-    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
-    FROM "attr3_candidates"
-  ) AS "ranked"
-  WHERE "rank" = 1
+  SELECT "profile_id", first("value" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
+  FROM "attr3_candidates"
+  GROUP BY "profile_id"
 ),
 -- attribute email: most_frequent
 "attr4_candidates" AS (
@@ -86,11 +80,9 @@ WITH
   FROM "src5" WHERE "a4_4" IS NOT NULL
 ),
 "attr4" AS (
-  SELECT "profile_id", "value", "source" FROM (
-    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
-    FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr4_candidates") AS "counted"
-  ) AS "ranked"
-  WHERE "rank" = 1
+  SELECT "profile_id", first("value" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
+  FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr4_candidates") AS "counted"
+  GROUP BY "profile_id"
 ),
 -- attribute emails: collect
 "attr5_candidates" AS (
@@ -120,11 +112,9 @@ WITH
   FROM "src5" WHERE "a6_3" IS NOT NULL
 ),
 "attr6" AS (
-  SELECT "profile_id", "value", "source" FROM (
-    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY CASE "source" WHEN 'stg_crm_contacts' THEN 0 WHEN 'stg_orders' THEN 1 WHEN 'stg_support_tickets' THEN 2 ELSE 3 END, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
-    FROM "attr6_candidates"
-  ) AS "ranked"
-  WHERE "rank" = 1
+  SELECT "profile_id", first("value" ORDER BY CASE "source" WHEN 'stg_crm_contacts' THEN 0 WHEN 'stg_orders' THEN 1 WHEN 'stg_support_tickets' THEN 2 ELSE 3 END, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY CASE "source" WHEN 'stg_crm_contacts' THEN 0 WHEN 'stg_orders' THEN 1 WHEN 'stg_support_tickets' THEN 2 ELSE 3 END, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
+  FROM "attr6_candidates"
+  GROUP BY "profile_id"
 ),
 -- attribute company_name: most_recent
 "attr7_candidates" AS (
@@ -132,11 +122,9 @@ WITH
   FROM "src1" WHERE "a7_1" IS NOT NULL
 ),
 "attr7" AS (
-  SELECT "profile_id", "value", "source" FROM (
-    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
-    FROM "attr7_candidates"
-  ) AS "ranked"
-  WHERE "rank" = 1
+  SELECT "profile_id", first("value" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
+  FROM "attr7_candidates"
+  GROUP BY "profile_id"
 ),
 -- attribute first_seen_at: min
 "attr8_candidates" AS (
@@ -150,11 +138,9 @@ WITH
   FROM "src2" WHERE "a8_3" IS NOT NULL
 ),
 "attr8" AS (
-  SELECT "profile_id", "value", "source" FROM (
-    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
-    FROM "attr8_candidates"
-  ) AS "ranked"
-  WHERE "rank" = 1
+  SELECT "profile_id", first("value" ORDER BY "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
+  FROM "attr8_candidates"
+  GROUP BY "profile_id"
 ),
 -- attribute marketing_consent: most_recent
 "attr9_candidates" AS (
@@ -162,11 +148,9 @@ WITH
   FROM "src4" WHERE "a9_1" IS NOT NULL
 ),
 "attr9" AS (
-  SELECT "profile_id", "value", "source" FROM (
-    SELECT "profile_id", "value", "source", row_number() OVER (PARTITION BY "profile_id" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "rank"
-    FROM "attr9_candidates"
-  ) AS "ranked"
-  WHERE "rank" = 1
+  SELECT "profile_id", first("value" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
+  FROM "attr9_candidates"
+  GROUP BY "profile_id"
 ),
 -- trait order_count: count
 "trait1" AS (
