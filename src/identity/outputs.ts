@@ -16,6 +16,7 @@ export interface ResolvedTables {
   final: Relation;
   edges: Relation;
   ids: Relation;
+  shared: Relation;
   limitRejected: Relation;
 }
 
@@ -52,7 +53,8 @@ export async function buildOutputs(
   const acceptedEdge = `not exists (select 1 from ${r(t.limitRejected)} x where x.rec_id = e.rec_id and x.id_node = e.id_node)`;
   const membership = `${r(t.records)} rec join ${r(t.final)} f on f.rec_id = rec.rec_id join ${r(assign)} a on a.comp = f.comp`;
 
-  const { norm, shared } = t.classified;
+  const { norm } = t.classified;
+  const { shared } = t;
   await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id, rec.rec_id as record_id from ${membership}`);
   // Grouped by integers first, then given their text: an identifier's accepted edges all lie in
   // one component, and `edges` holds each (record, identifier) once, so count(*) counts records.

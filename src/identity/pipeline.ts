@@ -5,12 +5,13 @@
 import { createHash } from 'node:crypto';
 import { CdpError, EXIT_FAILURE } from '../errors.js';
 import { ensureSchema } from '../materializations/swap.js';
-import type { ColumnSpec, Dialect, Relation, Warehouse } from '../warehouse/types.js';
+import type { ColumnSpec, Dialect, Relation, RelationKind, Warehouse } from '../warehouse/types.js';
 import { blockedSql } from './blocklist.js';
+import { capOf, degreeCapSql, sharedInMemory } from './degree-caps.js';
 import { engineFor, INT32_MAX, loadInt32Columns, readEdgeArrays, type ComponentStats, type EngineName } from './components.js';
 import { isEmptySql, normalizeSql } from './normalize.js';
 import type { IdTypeSpec, IdentitySpec } from './spec.js';
-import { LIMIT_ROUNDS, resolveInMemory } from './tiers-in-memory.js';
+import { LIMIT_ROUNDS, resolveInMemory, type InMemoryEdges } from './tiers-in-memory.js';
 
 export interface ResolvedSource {
   name: string;
@@ -33,16 +34,14 @@ export interface PipelineContext {
 }
 
 /**
- * The identifiers of every record after steps 1-5. `norm` holds every non-empty value of this
+ * The identifiers of every record after steps 1-4. `norm` holds every non-empty value of this
  * run's records (`rec_id`) with its normalisation outcome (`reason`: invalid, blocklist or NULL);
- * `enc` is its accepted rows as integers (`rec_id`, `id_node` numbered in `ids`); `shared` lists
- * the nodes the degree caps reject.
+ * `enc` is its accepted rows as integers (`rec_id`, `id_node` numbered in `ids`).
  */
 export interface Classified {
   norm: Relation;
   ids: Relation;
   enc: Relation;
-  shared: Relation;
 }
 
 export interface PipelineStats {
@@ -74,7 +73,7 @@ export function cacheSpecHash(spec: IdentitySpec, sources: ResolvedSource[]): st
 
 export class IdentityPipeline {
   readonly d: Dialect;
-  private readonly created: Relation[] = [];
+  private readonly created: { relation: Relation; kind: RelationKind }[] = [];
 
   constructor(private readonly ctx: PipelineContext) {
     this.d = ctx.wh.dialect;
@@ -125,10 +124,12 @@ export class IdentityPipeline {
   async dropScratch(): Promise<void> {
     // Background work may still read scratch tables; its outcome is reported by settle().
     await this.background?.catch(() => undefined);
-    for (const r of this.created) await this.ctx.wh.execute(this.d.drop(r, 'table')).catch(() => undefined);
+    // Views first: they read the tables.
+    const ordered = [...this.created].sort((a, b) => Number(b.kind === 'view') - Number(a.kind === 'view'));
+    for (const { relation, kind } of ordered) await this.ctx.wh.execute(this.d.drop(relation, kind)).catch(() => undefined);
   }
 
-  /** Steps 1-5: records, raw identifiers, normalisation, blocklists, integer encoding and degree caps. */
+  /** Steps 1-4: records, raw identifiers, normalisation, blocklists and integer encoding. */
   async extract(stats: PipelineStats): Promise<{ records: Relation; classified: Classified }> {
     const { spec, sources } = this.ctx;
     this.scratchCatalog = await this.ctx.wh.scratchCatalog?.();
@@ -194,13 +195,7 @@ export class IdentityPipeline {
       `select n.rec_id, i.id_node, n.id_type, n.column_name from ${this.rel(norm)} n\n` +
       `join ${this.rel(ids)} i on i.id_type = n.id_type and i.id_value = n.id_value where n.reason is null`);
 
-    // Degree caps: identifiers that co-occur with too many values of another type are shared.
-    const capCase = `case a.id_type ${spec.idTypes.map((t) => `when ${this.lit(t.name)} then ${t.maxDegree}`).join(' ')} end`;
-    const shared = await this.create(this.work('shared'),
-      `with acc as (select distinct rec_id, id_type, id_node from ${this.rel(enc)})\n` +
-      `select distinct a.id_node from acc a join acc b on a.rec_id = b.rec_id and a.id_type <> b.id_type\n` +
-      `group by a.id_node, a.id_type, b.id_type having count(distinct b.id_node) > ${capCase}`);
-    return { records, classified: { norm, ids, enc, shared } };
+    return { records, classified: { norm, ids, enc } };
   }
 
   /** Work running alongside the pipeline's own steps: bringing the normalisation cache up to date. */
@@ -265,20 +260,25 @@ export class IdentityPipeline {
     }
   }
 
-  /** Steps 5-6: integer encoding, then tiers by priority with limits, using a component engine. */
-  async resolve(records: Relation, classified: Classified, stats: PipelineStats): Promise<{ final: Relation; edges: Relation; ids: Relation; limitRejected: Relation }> {
+  /**
+   * Steps 5-6: degree caps, then tiers by priority with limits, using a component engine.
+   * `shared` lists the identifiers the caps reject; `edges` is `enc` without them.
+   */
+  async resolve(records: Relation, classified: Classified, stats: PipelineStats): Promise<{ final: Relation; edges: Relation; ids: Relation; shared: Relation; limitRejected: Relation }> {
     const { spec } = this.ctx;
-    const { ids, enc, shared } = classified;
-    const edges = await this.create(this.work('e'),
-      `select distinct rec_id, id_node, id_type from ${this.rel(enc)} x where not exists (select 1 from ${this.rel(shared)} s where s.id_node = x.id_node)`);
-    stats.edges = await this.count(`select 1 from ${this.rel(edges)}`);
-    const engine = engineFor(chooseEngine(spec, stats.edges), spec.maxRounds);
+    const { ids, enc } = classified;
     const [{ n: maxRec }] = await this.ctx.wh.query<{ n: number | null }>(`select max(rec_id) as n from ${this.rel(records)}`);
     const recordCount = Number(maxRec ?? 0);
+    // `auto` decides before the degree caps, on every accepted edge: an upper bound of the graph.
+    const engine = engineFor(chooseEngine(spec, await this.count(`select 1 from ${this.rel(enc)}`)), spec.maxRounds);
     if (engine.name === 'local') {
       stats.engine = 'local';
-      return { ...(await this.resolveInProcess(recordCount, edges, stats)), edges, ids };
+      return { ...(await this.resolveInProcess(recordCount, enc, stats)), ids };
     }
+    const shared = await this.create(this.work('shared'), degreeCapSql(this.d, this.rel(enc), spec.idTypes));
+    const edges = await this.create(this.work('e'),
+      `select rec_id, id_node, id_type from ${this.rel(enc)} x where not exists (select 1 from ${this.rel(shared)} s where s.id_node = x.id_node)`);
+    stats.edges = await this.count(`select 1 from ${this.rel(edges)}`);
     // Limits reject single edges (record, identifier), so an identifier shared by two customers
     // is detached from their records but still holds together the records that carry nothing else.
     const rejected = await this.create(this.work('rej_limit'), `select rec_id, id_node, id_type from ${this.rel(edges)} where 1 = 0`);
@@ -420,28 +420,39 @@ export class IdentityPipeline {
       }
     }
     stats.engine = engine.name;
-    return { final: comp, edges, ids, limitRejected: rejected };
+    return { final: comp, edges, ids, shared, limitRejected: rejected };
   }
 
   /**
-   * The local engine's tiers: the integer edges are read once and every tier, limit check and
-   * component run happens in memory (tiers-in-memory.ts); the labels and the limit rejections
-   * are loaded back as integers.
+   * The local engine's degree caps and tiers: the integer edges are read once, and the caps,
+   * every tier, limit check and component run happen in memory (degree-caps.ts,
+   * tiers-in-memory.ts); the shared identifiers, the labels and the limit rejections are loaded
+   * back as integers, and the accepted edges are a view of `enc` without the shared identifiers.
    */
-  private async resolveInProcess(recordCount: number, edges: Relation, stats: PipelineStats): Promise<{ final: Relation; limitRejected: Relation }> {
+  private async resolveInProcess(recordCount: number, enc: Relation, stats: PipelineStats): Promise<{ final: Relation; edges: Relation; shared: Relation; limitRejected: Relation }> {
     const { spec, wh } = this.ctx;
-    const [{ hi }] = await wh.query<{ hi: number | null }>(`select max(id_node) as hi from ${this.rel(edges)}`);
+    const [{ hi, n }] = await wh.query<{ hi: number | null; n: number }>(`select max(id_node) as hi, count(*) as n from ${this.rel(enc)}`);
     if (Math.max(recordCount, Number(hi ?? 0)) > INT32_MAX) {
       throw new CdpError(`identity graph too large for the local engine (${Number(hi)} node numbers)`, { exitCode: EXIT_FAILURE, hint: 'set engine: sql in the identity spec' });
     }
     const tierOf = `case id_type ${spec.idTypes.map((t, i) => `when ${this.lit(t.name)} then ${i}`).join(' ')} end`;
-    const arrays = await readEdgeArrays(wh, `select rec_id, id_node, ${tierOf} as tier from ${this.rel(edges)}`, stats.edges);
+    const all = await readEdgeArrays(wh, `select rec_id, id_node, ${tierOf} as tier from ${this.rel(enc)}`, Number(n));
+    const sharedFlags = sharedInMemory(recordCount, all, spec.idTypes.map(capOf));
+    const sharedNodes: number[] = [];
+    for (let x = 0; x < sharedFlags.length; x++) if (sharedFlags[x]) sharedNodes.push(x);
+    const bigint = (name: string) => ({ name, type: 'bigint' as const });
+    const shared = await this.createEmpty(this.work('shared'), [bigint('id_node')]);
+    if (sharedNodes.length) await loadInt32Columns(wh, shared, [Int32Array.from(sharedNodes)]);
+    const edges = await this.createView(this.work('e'),
+      `select rec_id, id_node, id_type from ${this.rel(enc)} x where not exists (select 1 from ${this.rel(shared)} s where s.id_node = x.id_node)`);
+    const arrays = keepEdges(all, (i) => sharedFlags[all.node[i]] === 0);
+    stats.edges = arrays.rec.length;
+
     const result = resolveInMemory(recordCount, arrays, spec.idTypes.map((t) => ({ limit: t.limit })));
     stats.component_runs += result.componentRuns;
     stats.rounds += result.componentRuns;
     stats.unresolved_limit_violations += result.unresolvedLimitViolations;
 
-    const bigint = (name: string) => ({ name, type: 'bigint' as const });
     const comp = await this.createEmpty(this.work('comp'), [bigint('rec_id'), bigint('comp')]);
     const recIds = new Int32Array(recordCount);
     for (let r = 0; r < recordCount; r++) recIds[r] = r + 1;
@@ -454,7 +465,7 @@ export class IdentityPipeline {
       if (result.rejected[e]) rows.push([arrays.rec[e], arrays.node[e], spec.idTypes[arrays.tier[e]].name]);
     }
     if (rows.length) await wh.bulkLoad(rejected, rejectedColumns, (async function* () { yield rows; })());
-    return { final: comp, limitRejected: rejected };
+    return { final: comp, edges, shared, limitRejected: rejected };
   }
 
   /** An empty scratch table, replacing any left by an earlier run. */
@@ -465,8 +476,16 @@ export class IdentityPipeline {
     return r;
   }
 
-  private remember(r: Relation): void {
-    if (!this.created.some((c) => c.name === r.name)) this.created.push(r);
+  /** A scratch view, replacing any left by an earlier run. */
+  private async createView(r: Relation, select: string): Promise<Relation> {
+    await this.ctx.wh.execute(this.d.drop(r, 'view'));
+    await this.ctx.wh.execute(this.d.createView(r, select));
+    this.remember(r, 'view');
+    return r;
+  }
+
+  private remember(r: Relation, kind: RelationKind = 'table'): void {
+    if (!this.created.some((c) => c.relation.name === r.name)) this.created.push({ relation: r, kind });
   }
 
   private async swapScratch(next: Relation, comp: Relation): Promise<Relation> {
@@ -474,6 +493,20 @@ export class IdentityPipeline {
     await this.ctx.wh.execute(this.d.rename(next, 'table', comp.name));
     return comp;
   }
+}
+
+/** The edges for which `keep(i)` holds, in their order. */
+function keepEdges(edges: InMemoryEdges, keep: (i: number) => boolean): InMemoryEdges {
+  let n = 0;
+  for (let i = 0; i < edges.rec.length; i++) if (keep(i)) n++;
+  const out = { rec: new Int32Array(n), node: new Int32Array(n), tier: new Uint8Array(n) };
+  for (let i = 0, j = 0; i < edges.rec.length; i++) {
+    if (!keep(i)) continue;
+    out.rec[j] = edges.rec[i];
+    out.node[j] = edges.node[i];
+    out.tier[j++] = edges.tier[i];
+  }
+  return out;
 }
 
 export function chooseEngine(spec: IdentitySpec, edges: number): EngineName {
