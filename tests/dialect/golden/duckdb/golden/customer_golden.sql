@@ -80,8 +80,8 @@ WITH
   FROM "src5" WHERE "a4_4" IS NOT NULL
 ),
 "attr4" AS (
-  SELECT "profile_id", first("value" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "value", first("source" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC, CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source"
-  FROM (SELECT *, count(*) OVER (PARTITION BY "profile_id", "value") AS "value_frequency", max("updated_at") OVER (PARTITION BY "profile_id", "value") AS "value_last_seen" FROM "attr4_candidates") AS "counted"
+  SELECT "profile_id", first("value" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC) AS "value", first("source" ORDER BY "value_frequency" DESC, CASE WHEN "value_last_seen" IS NULL THEN 1 ELSE 0 END, "value_last_seen" DESC, "value" ASC) AS "source"
+  FROM (SELECT "profile_id", "value", count(*) AS "value_frequency", max("updated_at") AS "value_last_seen", first("source" ORDER BY CASE WHEN "updated_at" IS NULL THEN 1 ELSE 0 END, "updated_at" DESC, "source" ASC, "record_key" ASC) AS "source" FROM "attr4_candidates" GROUP BY "profile_id", "value") AS "counted"
   GROUP BY "profile_id"
 ),
 -- attribute emails: collect
@@ -96,7 +96,7 @@ WITH
   FROM "src4" WHERE "a5_3" IS NOT NULL
 ),
 "attr5" AS (
-  SELECT "profile_id", array_agg(DISTINCT "value" ORDER BY "value") FILTER (WHERE "value" IS NOT NULL) AS "value", array_agg(DISTINCT "source" ORDER BY "source") FILTER (WHERE "source" IS NOT NULL) AS "source"
+  SELECT "profile_id", CASE WHEN count("value") = 0 THEN NULL ELSE list_sort(list_distinct(list("value"))) END AS "value", CASE WHEN count("source") = 0 THEN NULL ELSE list_sort(list_distinct(list("source"))) END AS "source"
   FROM "attr5_candidates"
   GROUP BY "profile_id"
 ),
