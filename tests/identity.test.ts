@@ -122,6 +122,11 @@ describe.each([duckdbTarget(), postgresTarget()])('identity graph on $name', (ta
         { reason: 'invalid', id_value: null, n: 1 },
         { reason: 'limit', id_value: 'house@family.com', n: 2 },
       ]);
+      expect(await wh.query("select source, record_key, id_type, column_name, raw_value, reason from analytics.person_rejected_edges where reason in ('invalid', 'limit') order by record_key")).toEqual([
+        { source: 'contacts', record_key: 'c10', id_type: 'email', column_name: 'email', raw_value: 'not-an-email', reason: 'invalid' },
+        { source: 'contacts', record_key: 'c8', id_type: 'email', column_name: 'email', raw_value: 'house@family.com', reason: 'limit' },
+        { source: 'contacts', record_key: 'c9', id_type: 'email', column_name: 'email', raw_value: 'house@family.com', reason: 'limit' },
+      ]);
       const ann = await wh.query<{ id_type: string; id_value: string; record_count: number }>(
         "select i.id_type, i.id_value, i.record_count from analytics.person_identifiers i join analytics.person_source_records s on s.profile_id = i.profile_id where s.record_key = 'c1' order by i.id_type");
       expect(ann).toEqual([

@@ -71,16 +71,15 @@ export async function buildOutputs(
     `  (select count(*) from ${r(staging('identifiers'))} ids where ids.profile_id = a.profile_id) as identifier_count\n` +
     `from ${membership} group by a.profile_id`);
   // Rejected by the degree caps or by a limit: few values, matched back to their rows in `norm`.
-  const columns = `n.source, n.record_key, n.id_type, n.column_name, n.raw_value, n.id_value`;
+  const rejected = (reason: string, from: string) =>
+    `select rec.source, rec.record_key, n.id_type, ${columnNameSql(d, p.sources, 'rec.source', 'n.id_type')} as column_name, n.raw_value, n.id_value, ${reason} as reason, ${run} as run_id\n` +
+    `from ${from} join ${r(t.records)} rec on rec.rec_id = n.rec_id`;
   await p.create(staging('rejected_edges'),
-    `select ${columns}, n.reason, ${run} as run_id from ${r(norm)} n where n.reason is not null\n` +
+    `${rejected('n.reason', `${r(norm)} n`)} where n.reason is not null\n` +
     `union all\n` +
-    `select ${columns}, 'degree_cap' as reason, ${run} as run_id from ${r(norm)} n\n` +
-    `join (select i.id_type, i.id_value from ${r(shared)} s join ${r(t.ids)} i on i.id_node = s.id_node) v on v.id_type = n.id_type and v.id_value = n.id_value where n.reason is null\n` +
+    `${rejected(`'degree_cap'`, `${r(norm)} n\njoin (select i.id_type, i.id_value from ${r(shared)} s join ${r(t.ids)} i on i.id_node = s.id_node) v on v.id_type = n.id_type and v.id_value = n.id_value`)} where n.reason is null\n` +
     `union all\n` +
-    `select ${columns}, 'limit' as reason, ${run} as run_id from ${r(norm)} n\n` +
-    `join (select x.rec_id, i.id_type, i.id_value from ${r(t.limitRejected)} x join ${r(t.ids)} i on i.id_node = x.id_node) l\n` +
-    `  on l.rec_id = n.rec_id and l.id_type = n.id_type and l.id_value = n.id_value where n.reason is null`);
+    `${rejected(`'limit'`, `${r(norm)} n\njoin (select x.rec_id, i.id_type, i.id_value from ${r(t.limitRejected)} x join ${r(t.ids)} i on i.id_node = x.id_node) l\n  on l.rec_id = n.rec_id and l.id_type = n.id_type and l.id_value = n.id_value`)} where n.reason is null`);
   const newMerges =
     `select h.old_id as old_profile_id, a.profile_id as new_profile_id, ${run} as run_id, 'merge' as reason, ${now} as merged_at\n` +
     `from ${r(home)} h join ${r(assign)} a on a.comp = h.comp where a.profile_id <> h.old_id\n` +
@@ -102,19 +101,25 @@ export async function buildOutputs(
  * `edge_keys` from the two tables that hold the text. The column an identifier came from follows
  * from the source and the type (a source maps each type to one column).
  */
-export function edgesViewSql(d: Dialect, sources: Pick<ResolvedSource, 'name' | 'ids'>[], target: (o: IdentityOutput) => Relation): string {
-  const pairs = sources.flatMap((s) => Object.entries(s.ids).map(([type, column]) => `when sr.source = ${d.quoteString(s.name)} and i.id_type = ${d.quoteString(type)} then ${d.quoteString(column)}`));
-  const columnName = pairs.length ? `case ${pairs.join(' ')} end` : d.cast('null', 'text');
-  return `select sr.source, sr.record_key, i.id_type, i.id_value, ${columnName} as column_name, 'exact:' || i.id_type as rule, sr.profile_id\n` +
+export function edgesViewSql(d: Dialect, sources: SourceColumns[], target: (o: IdentityOutput) => Relation): string {
+  return `select sr.source, sr.record_key, i.id_type, i.id_value, ${columnNameSql(d, sources, 'sr.source', 'i.id_type')} as column_name, 'exact:' || i.id_type as rule, sr.profile_id\n` +
     `from ${d.relation(target('edge_keys'))} k\n` +
     `join ${d.relation(target('source_records'))} sr on sr.record_id = k.record_id\n` +
     `join ${d.relation(target('identifiers'))} i on i.identifier_id = k.identifier_id`;
 }
 
+type SourceColumns = Pick<ResolvedSource, 'name' | 'ids'>;
+
+/** The source column an identifier came from: each source maps a type to one column. */
+function columnNameSql(d: Dialect, sources: SourceColumns[], source: string, type: string): string {
+  const pairs = sources.flatMap((s) => Object.entries(s.ids).map(([t, column]) => `when ${source} = ${d.quoteString(s.name)} and ${type} = ${d.quoteString(t)} then ${d.quoteString(column)}`));
+  return pairs.length ? `case ${pairs.join(' ')} end` : d.cast('null', 'text');
+}
+
 /** Swaps the staged tables in and (re)creates the edges view over them, in one transaction. */
 export async function installOutputs(
   wh: Warehouse,
-  sources: Pick<ResolvedSource, 'name' | 'ids'>[],
+  sources: SourceColumns[],
   target: (o: IdentityOutput) => Relation,
   staging: (o: IdentityOutput) => Relation,
 ): Promise<void> {

@@ -83,6 +83,10 @@ export class IdentityPipeline {
     return this.ctx.wh;
   }
 
+  get sources(): ResolvedSource[] {
+    return this.ctx.sources;
+  }
+
   private get stateSchema(): string {
     return this.ctx.stateSchema ?? this.ctx.schema;
   }
@@ -158,18 +162,18 @@ export class IdentityPipeline {
     const useCache = !this.ctx.fullRefresh && (await this.cacheMatches(specHash));
     const seen = (u: string) => `exists (select 1 from ${this.rel(cache.values)} m where m.id_type = ${u}.id_type and m.raw_value = ${u}.raw_value)`;
     const norm = await this.create(this.work('norm'), spec.idTypes.map((t, k) => {
-      const mapped = sources.filter((s) => s.ids[t.name]);
-      if (!mapped.length) return undefined;
-      // One row per (record, identifier column) with a non-empty value.
-      const columnName = `case source ${mapped.map((s) => `when ${this.lit(s.name)} then ${this.lit(s.ids[t.name])}`).join(' ')} end`;
-      const raw = `select rec_id, source, record_key, ${this.lit(t.name)} as id_type, ${columnName} as column_name, ${rawColumns[k]} as raw_value from ${this.rel(records)}\n` +
+      if (!sources.some((s) => s.ids[t.name])) return undefined;
+      // One row per (record, identifier column) with a non-empty value. The record's source and
+      // key stay in `records`: joined back by number where needed (rejected edges), they are
+      // not copied onto 10M rows.
+      const raw = `select rec_id, ${this.lit(t.name)} as id_type, ${rawColumns[k]} as raw_value from ${this.rel(records)}\n` +
         `  where ${rawColumns[k]} is not null and not (${isEmptySql(rawColumns[k], this.d)})`;
       const v = normalizeSql(t.normalizer, 'raw_value', t.options, this.d);
-      const fresh = `select rec_id, source, record_key, id_type, column_name, raw_value, id_value, true as fresh,\n` +
+      const fresh = `select rec_id, id_type, raw_value, id_value, true as fresh,\n` +
         `  case when id_value is null then 'invalid' when ${blockedSql('id_value', t.name, t.normalizer, t.blocklist, this.d, spec.blocklistDefaults, t.options)} then 'blocklist' end as reason\n` +
         `from (select u.*, ${v} as id_value from (\n  ${raw}\n) as u${useCache ? ` where not ${seen('u')}` : ''}) as n`;
       if (!useCache) return fresh;
-      return `select u.rec_id, u.source, u.record_key, u.id_type, u.column_name, u.raw_value, m.id_value, false as fresh, m.reason from (\n  ${raw}\n) as u\n` +
+      return `select u.rec_id, u.id_type, u.raw_value, m.id_value, false as fresh, m.reason from (\n  ${raw}\n) as u\n` +
         `join ${this.rel(cache.values)} m on m.id_type = u.id_type and m.raw_value = u.raw_value\nunion all\n${fresh}`;
     }).filter((sql): sql is string => sql !== undefined).join('\nunion all\n'));
     // Nothing in this run reads the cache again: it is brought up to date alongside the steps that follow.
@@ -192,7 +196,7 @@ export class IdentityPipeline {
       `select id_type, id_value, (select max(rec_id) from ${this.rel(records)}) + row_number() over (order by id_type, id_value) as id_node\n` +
       `from (select distinct id_type, id_value from ${this.rel(norm)} where reason is null) as v`);
     const enc = await this.create(this.work('enc'),
-      `select n.rec_id, i.id_node, n.id_type, n.column_name from ${this.rel(norm)} n\n` +
+      `select n.rec_id, i.id_node, n.id_type from ${this.rel(norm)} n\n` +
       `join ${this.rel(ids)} i on i.id_type = n.id_type and i.id_value = n.id_value where n.reason is null`);
 
     return { records, classified: { norm, ids, enc } };
