@@ -56,15 +56,17 @@ export async function buildOutputs(
   const { norm } = t.classified;
   const { shared } = t;
   await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id, rec.rec_id as record_id from ${membership}`);
+  // The accepted edges, once: the identifiers are grouped from them.
+  const edgeKeys = await p.create(staging('edge_keys'), `select e.rec_id as record_id, e.id_node as identifier_id from ${r(t.edges)} e where ${acceptedEdge}`);
   // Grouped by integers first, then given their text: an identifier's accepted edges all lie in
-  // one component, and `edges` holds each (record, identifier) once, so count(*) counts records.
+  // one component (so any of its records gives the component), and each (record, identifier)
+  // is one row, so count(*) counts records.
   await p.create(staging('identifiers'),
     `select i.id_type, i.id_value, a.profile_id, g.first_seen, g.last_seen, g.record_count, g.id_node as identifier_id from (\n` +
-    `  select e.id_node, f.comp, min(rec.updated_at) as first_seen, max(rec.updated_at) as last_seen, count(*) as record_count\n` +
-    `  from ${r(t.edges)} e join ${r(t.records)} rec on rec.rec_id = e.rec_id join ${r(t.final)} f on f.rec_id = e.rec_id\n` +
-    `  where ${acceptedEdge} group by e.id_node, f.comp) as g\n` +
+    `  select k.identifier_id as id_node, min(f.comp) as comp, min(rec.updated_at) as first_seen, max(rec.updated_at) as last_seen, count(*) as record_count\n` +
+    `  from ${r(edgeKeys)} k join ${r(t.records)} rec on rec.rec_id = k.record_id join ${r(t.final)} f on f.rec_id = k.record_id\n` +
+    `  group by k.identifier_id) as g\n` +
     `join ${r(t.ids)} i on i.id_node = g.id_node join ${r(assign)} a on a.comp = g.comp`);
-  await p.create(staging('edge_keys'), `select e.rec_id as record_id, e.id_node as identifier_id from ${r(t.edges)} e where ${acceptedEdge}`);
   await p.create(staging('profiles'),
     `select a.profile_id, min(a.created_at) as created_at, max(rec.updated_at) as updated_at, count(*) as record_count,\n` +
     `  count(distinct rec.source) as source_count,\n` +

@@ -176,11 +176,9 @@ export class IdentityPipeline {
       return `select u.rec_id, u.id_type, u.raw_value, m.id_value, false as fresh, m.reason from (\n  ${raw}\n) as u\n` +
         `join ${this.rel(cache.values)} m on m.id_type = u.id_type and m.raw_value = u.raw_value\nunion all\n${fresh}`;
     }).filter((sql): sql is string => sql !== undefined).join('\nunion all\n'));
-    // Nothing in this run reads the cache again: it is brought up to date alongside the steps that follow.
-    const saved = this.saveCache(norm, specHash, useCache, stats);
-    // Handled now, so a failure cannot end the process before settle() reports it.
-    saved.catch(() => undefined);
-    this.background = saved;
+    // Nothing in this run reads the cache again: it is brought up to date in the background,
+    // started when the warehouse would otherwise sit idle (startBackground).
+    this.deferred = () => this.saveCache(norm, specHash, useCache, stats);
 
     // Every (record, identifier column) pair is an identifier value; those missing from `norm`
     // were empty.
@@ -202,11 +200,27 @@ export class IdentityPipeline {
     return { records, classified: { norm, ids, enc } };
   }
 
-  /** Work running alongside the pipeline's own steps: bringing the normalisation cache up to date. */
+  /** Work that can run alongside the pipeline's own steps: bringing the normalisation cache up to date. */
+  private deferred?: () => Promise<void>;
   private background?: Promise<void>;
 
-  /** Waits for background work; its failure fails the run. */
+  /**
+   * Starts the deferred work. The local engine calls it when the tiers start in the process,
+   * where the warehouse has nothing else to do; the sql engine as its tiers start.
+   */
+  private startBackground(): void {
+    const work = this.deferred;
+    this.deferred = undefined;
+    if (!work) return;
+    const started = work();
+    // Handled now, so a failure cannot end the process before settle() reports it.
+    started.catch(() => undefined);
+    this.background = started;
+  }
+
+  /** Waits for background work (starting it if nothing did); its failure fails the run. */
   async settle(): Promise<void> {
+    this.startBackground();
     const pending = this.background;
     this.background = undefined;
     await pending;
@@ -279,6 +293,7 @@ export class IdentityPipeline {
       stats.engine = 'local';
       return { ...(await this.resolveInProcess(recordCount, enc, stats)), ids };
     }
+    this.startBackground();
     const shared = await this.create(this.work('shared'), degreeCapSql(this.d, this.rel(enc), spec.idTypes));
     const edges = await this.create(this.work('e'),
       `select rec_id, id_node, id_type from ${this.rel(enc)} x where not exists (select 1 from ${this.rel(shared)} s where s.id_node = x.id_node)`);
@@ -441,6 +456,7 @@ export class IdentityPipeline {
     }
     const tierOf = `case id_type ${spec.idTypes.map((t, i) => `when ${this.lit(t.name)} then ${i}`).join(' ')} end`;
     const all = await readEdgeArrays(wh, `select rec_id, id_node, ${tierOf} as tier from ${this.rel(enc)}`, Number(n));
+    this.startBackground();
     const sharedFlags = sharedInMemory(recordCount, all, spec.idTypes.map(capOf));
     const sharedNodes: number[] = [];
     for (let x = 0; x < sharedFlags.length; x++) if (sharedFlags[x]) sharedNodes.push(x);
