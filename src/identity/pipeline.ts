@@ -258,7 +258,9 @@ export class IdentityPipeline {
       await wh.execute(this.d.createTableAs(c.values, values));
       stats.normalised_values = await this.count(`select 1 from ${this.rel(c.values)}`);
     } else {
-      stats.normalised_values = await this.count(`${values} where fresh`);
+      // Usually nothing is new: a plain count finds that out without a distinct over every row.
+      const fresh = await this.count(`select 1 from ${this.rel(norm)} where fresh`);
+      stats.normalised_values = fresh === 0 ? 0 : await this.count(`${values} where fresh`);
       await wh.execute(this.d.drop(c.meta, 'table'));
       await wh.execute(`delete from ${this.rel(c.values)} m where not exists (select 1 from ${this.rel(norm)} n where n.id_type = m.id_type and n.raw_value = m.raw_value)`);
       if (stats.normalised_values > 0) await wh.execute(`insert into ${this.rel(c.values)} (id_type, raw_value, id_value, reason)\n${values} where fresh`);
