@@ -205,7 +205,7 @@ export class IdentityPipeline {
   private background?: Promise<void>;
 
   /**
-   * Starts the deferred work. The local engine calls it when the tiers start in the process,
+   * Starts the deferred work. The local engine calls it as it hands the tiers to the process,
    * where the warehouse has nothing else to do; the sql engine as its tiers start.
    */
   private startBackground(): void {
@@ -457,8 +457,11 @@ export class IdentityPipeline {
       throw new CdpError(`identity graph too large for the local engine (${Number(hi)} node numbers)`, { exitCode: EXIT_FAILURE, hint: 'set engine: sql in the identity spec' });
     }
     const tierOf = `case id_type ${spec.idTypes.map((t, i) => `when ${this.lit(t.name)} then ${i}`).join(' ')} end`;
-    const all = await readEdgeArrays(wh, `select rec_id, id_node, ${tierOf} as tier from ${this.rel(enc)}`, Number(n));
+    // Started before the read: the work is a chain of statements, and each next one needs this
+    // thread, which the tiers below keep busy for seconds. The read gives the chain the turns it
+    // needs to reach its long statement, which then runs beside the tiers.
     this.startBackground();
+    const all = await readEdgeArrays(wh, `select rec_id, id_node, ${tierOf} as tier from ${this.rel(enc)}`, Number(n));
     const sharedFlags = sharedInMemory(recordCount, all, spec.idTypes.map(capOf));
     const sharedNodes: number[] = [];
     for (let x = 0; x < sharedFlags.length; x++) if (sharedFlags[x]) sharedNodes.push(x);
