@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileProject } from '../src/compiler/compile.js';
-import { INDEX_FILE, startWritingCompiledFiles, WORKER_THRESHOLD } from '../src/compiler/compiled-files.js';
-import { buildManifest, manifestJson, writeArtifacts } from '../src/compiler/manifest.js';
+import { HASHING_WORKER_THRESHOLD, INDEX_FILE, preheatCompiledFilesWriter, startWritingCompiledFiles, WORKER_THRESHOLD } from '../src/compiler/compiled-files.js';
+import { buildManifest, manifestJson, writeArtifacts, type Manifest } from '../src/compiler/manifest.js';
 import { loadProject } from '../src/project/project.js';
 import { makeProject, removeProject } from './helpers/project.js';
 
@@ -65,13 +65,20 @@ describe('compile artifacts of a large project', () => {
     expect(readdirSync(target).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('shares the writing between the worker and the caller, whoever gets there first', async () => {
-    const files = Array.from({ length: WORKER_THRESHOLD * 3 }, (_, i) => ({ rel: `d${i % 7}/f${i}.sql`, sql: `select ${i}`, checksum: `c${i}` }));
+  it.each([
+    ['hashes here and shares the writing with a worker', WORKER_THRESHOLD * 3],
+    ['leaves hashing, planning and a share of the writing to a worker', HASHING_WORKER_THRESHOLD + 50],
+  ])('%s, whoever gets there first', async (_, count) => {
+    const files = Array.from({ length: count }, (_, i) => ({ rel: `d${i % 7}/f${i}.sql`, sql: `select ${i}` }));
     for (const delay of [0, 300]) {
       const dir = mkdtempSync(path.join(tmpdir(), 'cdp-compiled-'));
       dirs.push(dir);
+      // Started ahead of need (as a compile does) for one of the two.
+      if (delay) preheatCompiledFilesWriter();
       const writing = startWritingCompiledFiles(dir, files);
-      // Without a delay the caller usually takes every file; with one, the worker takes most.
+      // The worker hashes every file, first.
+      expect(await writing.checksums).toEqual(files.map((f) => sha256(f.sql)));
+      // Without a delay the caller usually takes most files; with one, the worker takes them all.
       await new Promise((r) => setTimeout(r, delay));
       expect(await writing.finish()).toBe(files.length);
       for (const i of [0, 1, files.length - 1]) expect(readFileSync(path.join(dir, files[i].rel), 'utf8')).toBe(`select ${i}\n`);
@@ -79,6 +86,13 @@ describe('compile artifacts of a large project', () => {
       expect(Object.keys(JSON.parse(readFileSync(path.join(dir, INDEX_FILE), 'utf8')))).toHaveLength(files.length);
       // Nothing changed: nothing is written, and the index is left alone.
       expect(await startWritingCompiledFiles(dir, files).finish()).toBe(0);
+      // A few files are hashed and written on this thread alone, with the same outcome.
+      const few = files.slice(0, WORKER_THRESHOLD - 1).map((f) => ({ ...f, sql: `${f.sql} -- changed` }));
+      const here = startWritingCompiledFiles(dir, few);
+      expect(await here.checksums).toEqual(few.map((f) => sha256(f.sql)));
+      expect(await here.finish()).toBe(few.length);
+      expect(readFileSync(path.join(dir, few[5].rel), 'utf8')).toBe(`${few[5].sql}\n`);
+      expect(Object.keys(JSON.parse(readFileSync(path.join(dir, INDEX_FILE), 'utf8')))).toHaveLength(few.length);
     }
   });
 
@@ -90,6 +104,43 @@ describe('compile artifacts of a large project', () => {
     expect(compiled.order.length).toBeGreaterThan(1024);
     expect(text).toBe([...manifestJson(compiled, compiled.order.map((id) => compiled.graph.get(id)))].join('').replace(/"generated_at":"[^"]*"/, `"generated_at":"${generatedAt}"`));
     expect(text).toBe(JSON.stringify({ ...buildManifest(compiled), generated_at: generatedAt }));
+  });
+
+  it('serialises odd strings and values exactly as JSON.stringify would', async () => {
+    const odd = 'quote " backslash \\ tab \t newline \n nul \u0001 lone \ud800 pair \ud83d\ude00 sep \u2028 é';
+    const dir = makeProject({
+      'cdp.config.yaml': `name: odd\nschema: analytics\nvars:\n  v: 1\nmodels:\n  tags: [base]\n`,
+      'models/a.sql': '{{config materialized="table" tags="x"}}select 1 as id, 2 as "k"',
+      'models/sub dir/b "q".sql': 'select * from {{ref "a"}}',
+      'models/c.sql': '{{config materialized="ephemeral"}}select 1 as id',
+      'models/d.sql': 'select * from {{ref "c"}}',
+      'models/e.test.sql': '{{config severity="warn"}}select * from {{ref "a"}} where id < 0',
+      'models/props.yml': [
+        'models:',
+        '  - name: a',
+        `    description: ${JSON.stringify(odd)}`,
+        '    tags: [t1, "t \\" 2", "back\\\\slash", "tab\\t", "lone\\ud800", "nul\\x01"]',
+        '    config: { meta: { n: 1.5, none: null, list: [1, "two", [3]], nested: { deep: true } } }',
+        '    columns:',
+        `      - { name: id, description: ${JSON.stringify(odd)}, data_type: integer, tests: [not_null, { unique: { severity: warn } }] }`,
+        '      - { name: k, tests: [{ accepted_values: { values: [1, "2", null], quote: false, where: "id > 0" } }, { relationships: { to: "ref(\'d\')", field: id } }] }',
+        '      - { name: "x\\"y" }',
+        '  - name: d',
+        '    columns: [{ name: id, tests: [{ expression: "id >= 0" }] }]',
+        'sources:',
+        '  - name: raw',
+        '    tables: [{ name: t, identifier: "T \\"1\\"", description: "", columns: [{ name: id, tests: [not_null] }] }]',
+      ].join('\n') + '\n',
+    });
+    dirs.push(dir);
+    const compiled = await compileProject({ projectDir: dir });
+    const text = [...manifestJson(compiled, compiled.order.map((id) => compiled.graph.get(id)))].join('');
+    const generatedAt = (JSON.parse(text) as { generated_at: string }).generated_at;
+    expect(text).toBe(JSON.stringify({ ...buildManifest(compiled), generated_at: generatedAt }));
+    const manifest = JSON.parse(text) as Manifest;
+    expect(manifest.nodes['model.a'].description).toBe(odd);
+    expect(manifest.nodes['model.a'].tags).toEqual(['base', 'x', 't1', 't " 2', 'back\\slash', 'tab\t', 'lone\ud800', 'nul\u0001']);
+    expect(manifest.generic_tests['test.unique_a_id']).toEqual({ type: 'unique', attached_to: 'model.a', column: 'id', severity: 'warn' });
   });
 
   it('reads a large project in order and complete', async () => {
@@ -113,6 +164,18 @@ describe('compile artifacts of a large project', () => {
     writeFileSync(path.join(dir, 'target'), 'not a directory');
     await expect(writeArtifacts(await compileProject({ projectDir: dir }), target)).rejects.toThrow(/ENOTDIR|EEXIST|not a directory/i);
     expect(existsSync(path.join(target, 'manifest.json'))).toBe(false);
+  });
+
+  it('reports a file the worker cannot write, after hashing and planning on it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cdp-compiled-'));
+    dirs.push(dir);
+    const files = Array.from({ length: HASHING_WORKER_THRESHOLD }, (_, i) => ({ rel: `d${i % 7}/f${i}.sql`, sql: `select ${i}` }));
+    // A file where one of the directories should be makes the writes in it fail.
+    writeFileSync(path.join(dir, 'd3'), 'not a directory');
+    const writing = startWritingCompiledFiles(dir, files);
+    expect(await writing.checksums).toHaveLength(files.length);
+    await expect(writing.finish()).rejects.toThrow(/ENOTDIR|EEXIST|not a directory/i);
+    expect(existsSync(path.join(dir, INDEX_FILE))).toBe(false);
   });
 
   it('leaves no manifest (nor a temporary one) when a compiled file cannot be written', async () => {

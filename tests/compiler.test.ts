@@ -72,6 +72,14 @@ describe('compiler', () => {
     expect(err.hint).toContain('did you mean "stg_orders"?');
   });
 
+  it('counts lines right for a ref after others', async () => {
+    const err = await compileError({
+      'models/stg_orders.sql': 'select 1 as id',
+      'models/report.sql': 'select 1\nfrom {{ref "stg_orders"}}\n\njoin {{ref "stg_order"}} using (id)',
+    });
+    expect(err.location).toMatchObject({ file: 'models/report.sql', line: 4, column: 6 });
+  });
+
   it('reports template syntax errors with a line', async () => {
     const err = await compileError({ 'models/bad.sql': 'select 1\n{{#if is_incremental}}\nwhere x' });
     expect(err.message).toContain('template syntax error');
@@ -227,16 +235,37 @@ describe('templates', () => {
   it.each(cases)('renders the same on the fast path and through Handlebars: %s', (text) => {
     const engine = new TemplateEngine();
     const fast = parseTemplate(text, 'm.sql');
-    expect(fast.simple).toBeDefined();
+    expect(fast.scanned).toBeDefined();
     expect(scanSimpleTemplate(text)).toBeDefined();
-    const viaHandlebars = { ...fast, simple: undefined, ast: (engine as unknown as { hbs: typeof import('handlebars') }).hbs.parse(text) };
+    const ast = (engine as unknown as { hbs: typeof import('handlebars') }).hbs.parse(text);
+    const viaHandlebars = { ...fast, scanned: undefined, ast };
     expect(engine.render(fast, scope())).toBe(engine.render(viaHandlebars, scope()));
+    // The parts as objects (the path for templates only Handlebars parses, e.g. with comments) render the same too.
+    const viaParts = { ...fast, scanned: undefined, simple: scanSimpleTemplate(text) };
+    expect(engine.render(viaParts, scope())).toBe(engine.render(viaHandlebars, scope()));
+  });
+
+  it('finds refs, sources and config in a scanned template as Handlebars does', () => {
+    const text = "{{config materialized='incremental' unique_key=\"id\" n=3 on=true off=false none=null}}\nselect *\n  from {{ ref 'a' }} join {{source \"raw\" 'orders'}}\n  where {{var \"x\" 1.5}} {{ref \"b\"}}";
+    const scanned = parseTemplate(text, 'm.sql');
+    expect(scanned.scanned).toBeDefined();
+    // A comment sends the same template through Handlebars' parser (on a line of its own, so that lines and columns stay).
+    const viaHandlebars = parseTemplate(`${text}\n{{!-- c --}}`, 'm.sql');
+    expect(viaHandlebars.scanned).toBeUndefined();
+    expect(scanned.analysis).toEqual(viaHandlebars.analysis);
+    expect(scanned.analysis).toMatchObject({
+      refs: [{ name: 'a', line: 3, column: 8 }, { name: 'b', line: 4, column: 25 }],
+      sources: [{ source: 'raw', table: 'orders', line: 3, column: 27 }],
+      config: { materialized: 'incremental', unique_key: 'id', n: 3, on: true, off: false, none: null },
+      configLine: 1,
+    });
   });
 
   it('falls back to Handlebars for blocks and keeps working', () => {
     const engine = new TemplateEngine();
     const t = engine.parse('select 1{{#if is_incremental}} where x > (select max(x) from {{this}}){{/if}}', 'm.sql');
     expect(t.simple).toBeUndefined();
+    expect(t.scanned).toBeUndefined();
     expect(t.analysis.refs).toEqual([]);
     expect(engine.render(t, scope())).toBe('select 1 where x > (select max(x) from "s"."me")');
     expect(engine.render(t, { ...scope(), isIncremental: false })).toBe('select 1');

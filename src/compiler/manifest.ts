@@ -85,7 +85,8 @@ const isGenericTest = (node: GraphNode) => node.test?.kind === 'generic';
  * each a few lines) are compiled when they run, and listed compactly in the manifest.
  */
 export function compiledPathOf(node: GraphNode): string | null {
-  if (node.compiledSql === undefined || isGenericTest(node)) return null;
+  // Generic tests first: reading their SQL would build it (see GenericTestNode).
+  if (isGenericTest(node) || node.compiledSql === undefined) return null;
   return `compiled/${sqlFileOf(node)}`;
 }
 
@@ -162,33 +163,44 @@ function* jsonMembers<T>(nodes: GraphNode[], entry: (n: GraphNode) => T): Genera
  * and a 10 MB string copied once more to be written.
  */
 export function* manifestJson(compiled: CompiledProject, nodes: GraphNode[], checksums = new Map<string, string>()): Generator<string> {
+  const parts = manifestParts(compiled, nodes);
+  yield parts.head;
+  yield* parts.nodes(checksums);
+  yield* parts.genericTests;
+  yield parts.tail;
+}
+
+/** The manifest's JSON in its parts, in order; the generic tests' part needs no checksums, and can be written first. */
+function manifestParts(compiled: CompiledProject, nodes: GraphNode[]) {
   const head = JSON.stringify({ ...manifestHeader(compiled), nodes: {}, generic_tests: {} });
-  // head ends with `"nodes":{},"generic_tests":{}}`.
-  yield `${head.slice(0, -'"nodes":{},"generic_tests":{}}'.length)}"nodes":{`;
-  yield* jsonMembers(nodes.filter((n) => !isGenericTest(n)), (n) => manifestNode(n, checksums.get(n.id)));
-  yield '},"generic_tests":{';
-  yield* jsonMembers(nodes.filter(isGenericTest), genericTest);
-  yield '}}';
+  return {
+    // head ends with `"nodes":{},"generic_tests":{}}`.
+    head: `${head.slice(0, -'"nodes":{},"generic_tests":{}}'.length)}"nodes":{`,
+    nodes: (checksums: Map<string, string>) => jsonMembers(nodes.filter((n) => !isGenericTest(n)), (n) => manifestNode(n, checksums.get(n.id))),
+    genericTests: (function* () {
+      yield '},"generic_tests":{';
+      yield* jsonMembers(nodes.filter(isGenericTest), genericTest);
+    })(),
+    tail: '}}',
+  };
 }
 
 /**
  * Writes the compiled SQL files and then the manifest. Returns the manifest's path. Many files
- * are written by a worker while the manifest is built and serialised, and then by this thread
+ * are hashed and written by a worker while the manifest is serialised, and then by this thread
  * as well (see compiled-files.ts).
  */
 export async function writeArtifacts(compiled: CompiledProject, targetDir: string): Promise<string> {
   const manifestPath = path.join(targetDir, 'manifest.json');
   const nodes = compiled.order.map((id) => compiled.graph.get(id));
-  const checksums = new Map<string, string>();
+  const withFiles: GraphNode[] = [];
   const files: CompiledFile[] = [];
   for (const node of nodes) {
     const compiledPath = compiledPathOf(node);
     if (compiledPath === null) continue;
-    const checksum = sha256(node.compiledSql!);
-    checksums.set(node.id, checksum);
-    files.push({ rel: compiledPath.slice('compiled/'.length), sql: node.compiledSql!, checksum });
+    withFiles.push(node);
+    files.push({ rel: compiledPath.slice('compiled/'.length), sql: node.compiledSql! });
   }
-  // Large numbers of files are written by a worker meanwhile, and then by this thread too.
   const writing = startWritingCompiledFiles(path.join(targetDir, 'compiled'), files);
   // The manifest is written to a temporary file meanwhile, and put in place last and
   // atomically: a manifest never describes files that are not there.
@@ -196,9 +208,18 @@ export async function writeArtifacts(compiled: CompiledProject, targetDir: strin
   const tmp = `${manifestPath}.${process.pid}-${++manifestWrites}.tmp`;
   mkdirSync(targetDir, { recursive: true });
   try {
+    const parts = manifestParts(compiled, nodes);
+    // The generic tests' part first, while the files are hashed.
+    const tests = [...parts.genericTests];
+    const sums = await writing.checksums;
+    const checksums = new Map<string, string>();
+    for (let i = 0; i < withFiles.length; i++) checksums.set(withFiles[i].id, sums[i]);
     const fd = openSync(tmp, 'w');
     try {
-      for (const piece of manifestJson(compiled, nodes, checksums)) writeFully(fd, piece);
+      writeFully(fd, parts.head);
+      for (const piece of parts.nodes(checksums)) writeFully(fd, piece);
+      for (const piece of tests) writeFully(fd, piece);
+      writeFully(fd, parts.tail);
     } finally {
       closeSync(fd);
     }

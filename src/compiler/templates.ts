@@ -3,13 +3,15 @@
  * ref/source/config from the AST (no rendering needed to build the DAG), and rendering.
  *
  * Rendering has a fast path: templates made only of text and simple helper calls with
- * literal arguments (the vast majority of models) are interpreted straight from the AST,
- * which is far cheaper than Handlebars' compile-to-JS step. Everything else goes through
- * Handlebars itself, so behaviour is identical either way (a test checks this).
+ * literal arguments (the vast majority of models) are read by a scanner of their own
+ * (template-scan.ts) without Handlebars' parser, and interpreted from what it found, which is
+ * far cheaper than Handlebars' compile-to-JS step. Everything else goes through Handlebars
+ * itself, so behaviour is identical either way (a test checks this).
  */
 import { createRequire } from 'node:module';
 import type Handlebars from 'handlebars';
 import { CdpError, type SourceLocation } from '../errors.js';
+import { HELPER_CODES, literalAt, makeTemplateScanner, TEXT, type TemplateScan } from './template-scan.js';
 
 type AST = hbs.AST.Program;
 type HbsNode = hbs.AST.Node;
@@ -33,9 +35,16 @@ export type SimplePart =
   | string
   | { helper: string; args: unknown[]; hash: Record<string, unknown>; line: number; column: number };
 
+/** A template the fast scanner read (see template-scan.ts): its text and its parts, as numbers. */
+export interface ScannedTemplate extends TemplateScan {
+  text: string;
+}
+
 export interface ParsedTemplate {
   analysis: TemplateAnalysis;
-  /** Set when the fast interpreter can render it. */
+  /** Set when the fast scanner read it: rendered without Handlebars. */
+  scanned?: ScannedTemplate;
+  /** Set when Handlebars parsed it but the fast interpreter can render it. */
   simple?: SimplePart[];
   /** The Handlebars AST, for templates that need Handlebars itself. */
   ast?: AST;
@@ -104,8 +113,6 @@ const BUILTIN_HELPERS: Record<string, (...args: unknown[]) => unknown> = {
 };
 
 const FAST_HELPERS = new Set(['ref', 'source', 'config', 'var', 'env', 'is_incremental']);
-/** The one copy of each fast helper's name, so that parsed templates do not each hold their own. */
-const HELPER_NAMES = new Map([...FAST_HELPERS, 'this'].map((name) => [name, name]));
 
 /**
  * Handlebars is loaded on first need: a project whose templates all take the fast path
@@ -146,8 +153,9 @@ export class TemplateEngine {
     return this.helpers.has(name) || name in this.hbs.helpers;
   }
 
-  parse(text: string, file: string): ParsedTemplate {
-    const parsed = parseTemplate(text, file);
+  /** `scan`: the fast scanner's result, when the text was scanned already (false: it is not for the scanner). */
+  parse(text: string, file: string, scan?: TemplateScan | false): ParsedTemplate {
+    const parsed = parseTemplate(text, file, scan);
     // Partials can hold refs too: follow them so the DAG sees those dependencies.
     const seen = new Set<string>();
     const queue = [...parsed.analysis.partials];
@@ -170,6 +178,7 @@ export class TemplateEngine {
     const previous = scope;
     scope = renderScope;
     try {
+      if (template.scanned) return interpretScanned(template.scanned, renderScope);
       if (template.simple) return interpret(template.simple, renderScope);
       const ast = template.ast!;
       let fn = this.compiled.get(ast);
@@ -193,9 +202,11 @@ function thisContext(s: RenderScope): object {
   return { toString: () => s.thisRelation, is_incremental: s.isIncremental };
 }
 
-export function parseTemplate(text: string, file: string): ParsedTemplate {
-  const fast = scanSimpleTemplate(text);
-  if (fast) return { simple: fast, analysis: analyseParts(fast, file) };
+export function parseTemplate(text: string, file: string, scan: TemplateScan | false | undefined = scanTemplate(text)): ParsedTemplate {
+  if (scan) {
+    const scanned: ScannedTemplate = { text, ops: scan.ops, from: scan.from, to: scan.to };
+    return { scanned, analysis: analyseScanned(scanned, file) };
+  }
   const ast = parseHandlebars(text, file);
   const parts = simpleParts(ast);
   return parts ? { simple: parts, analysis: analyseParts(parts, file) } : { ast, analysis: analyse(ast, file) };
@@ -215,70 +226,50 @@ function parseHandlebars(text: string, file: string): AST {
   }
 }
 
-/** Literal tokens inside a mustache: strings, numbers, booleans, null, and key=value pairs. */
-const TOKEN = /\s*(?:([A-Za-z_][A-Za-z0-9_]*)=)?(?:"([^"\\]*)"|'([^'\\]*)'|(-?\d+(?:\.\d+)?)(?=[\s}])|(true|false|null|undefined)(?=[\s}]))/y;
-const HELPER_NAME = /\s*([A-Za-z_][A-Za-z0-9_]*)/y;
+const scanner = makeTemplateScanner();
 
-/**
- * Parsed templates live for the whole compile (tens of thousands in a large project), so
- * their parts are kept small: helper calls without `key=value` pairs share one frozen hash,
- * and arrays are copied to their exact size (an array grown by push reserves 17 slots).
- */
+/** Scans one template on this thread; false when it is not for the fast scanner. */
+export function scanTemplate(text: string): TemplateScan | false {
+  const out: number[] = [];
+  return scanner(text, out) ? { ops: Int32Array.from(out), from: 0, to: out.length } : false;
+}
+
+/** Helper calls without `key=value` pairs share one frozen hash. */
 const NO_HASH: Record<string, unknown> = Object.freeze({});
-/** Arguments are gathered here, then copied to an array of their exact number. */
-const scratchArgs: unknown[] = [];
 
-/**
- * Tokenises templates that use only text and simple helper calls with literal arguments,
- * without Handlebars' parser. Returns undefined for anything else (blocks, partials,
- * comments, whitespace control, escapes, non-literal arguments), which then takes the
- * Handlebars path, so the two paths never disagree.
- */
+/** The `key=value` pairs of the helper call at `ops[at]`, as an object. */
+function hashAt(text: string, ops: Int32Array, at: number): Record<string, unknown> {
+  const argc = ops[at + 3];
+  const hashc = ops[at + 4];
+  let hash = NO_HASH;
+  for (let k = 0, p = at + 5 + 3 * argc; k < hashc; k++, p += 5) (hash === NO_HASH ? (hash = {}) : hash)[text.slice(ops[p], ops[p + 1])] = literalAt(text, ops, p + 2);
+  return hash;
+}
+
+/** The fast scanner's parts as objects (undefined when it does not take the template). */
 export function scanSimpleTemplate(text: string): SimplePart[] | undefined {
+  const scan = scanTemplate(text);
+  if (!scan) return undefined;
   const parts: SimplePart[] = [];
-  let pos = 0;
-  let line = 1;
-  let lineStart = 0;
-  const advanceLines = (to: number) => {
-    for (let i = text.indexOf('\n', pos); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) {
-      line++;
-      lineStart = i + 1;
+  forEachPart({ text, ...scan }, (part) => parts.push(part));
+  return parts;
+}
+
+/** Calls `fn` with each part of a scanned template, as SimplePart. */
+function forEachPart(t: ScannedTemplate, fn: (part: SimplePart) => void): void {
+  const { text, ops, to } = t;
+  for (let i = t.from; i < to; ) {
+    if (ops[i] === TEXT) {
+      fn(text.slice(ops[i + 1], ops[i + 2]));
+      i += 3;
+      continue;
     }
-  };
-  for (;;) {
-    const open = text.indexOf('{{', pos);
-    if (open === -1) {
-      if (pos < text.length) parts.push(text.slice(pos));
-      return parts.slice();
-    }
-    if (open > 0 && text[open - 1] === '\\') return undefined;
-    const next = text[open + 2];
-    if (next === '{' || next === '~' || next === '!' || next === '#' || next === '/' || next === '>' || next === '^' || next === '&' || next === '*') return undefined;
-    if (open > pos) parts.push(text.slice(pos, open));
-    advanceLines(open);
-    const column = open - lineStart + 1;
-    HELPER_NAME.lastIndex = open + 2;
-    const name = HELPER_NAME.exec(text);
-    if (!name || !(FAST_HELPERS.has(name[1]) || name[1] === 'this')) return undefined;
-    let at = HELPER_NAME.lastIndex;
-    let argc = 0;
-    let hash = NO_HASH;
-    for (;;) {
-      TOKEN.lastIndex = at;
-      const tok = TOKEN.exec(text);
-      if (!tok) break;
-      const value = tok[2] ?? tok[3] ?? (tok[4] !== undefined ? Number(tok[4]) : tok[5] === 'true' ? true : tok[5] === 'false' ? false : tok[5] === 'null' ? null : undefined);
-      if (tok[1]) (hash === NO_HASH ? (hash = {}) : hash)[tok[1]] = value;
-      else if (hash !== NO_HASH) return undefined; // positional after hash: let Handlebars report it
-      else scratchArgs[argc++] = value;
-      at = TOKEN.lastIndex;
-    }
-    while (text[at] === ' ' || text[at] === '\t' || text[at] === '\n' || text[at] === '\r') at++;
-    if (!text.startsWith('}}', at) || text[at - 1] === '~' || text[at + 2] === '}') return undefined;
-    if (name[1] === 'this' && (argc || hash !== NO_HASH)) return undefined;
-    parts.push({ helper: HELPER_NAMES.get(name[1])!, args: scratchArgs.slice(0, argc), hash, line, column });
-    advanceLines(at + 2);
-    pos = at + 2;
+    const argc = ops[i + 3];
+    const hashc = ops[i + 4];
+    const args: unknown[] = new Array(argc);
+    for (let k = 0; k < argc; k++) args[k] = literalAt(text, ops, i + 5 + 3 * k);
+    fn({ helper: HELPER_CODES[ops[i]], args, hash: hashAt(text, ops, i), line: ops[i + 1], column: ops[i + 2] });
+    i += 5 + 3 * argc + 5 * hashc;
   }
 }
 
@@ -325,11 +316,55 @@ function analyseParts(parts: SimplePart[], file: string): TemplateAnalysis {
       out.configLine ??= line;
     }
   }
-  // Exact-size copies: these live as long as the compile (see NO_HASH).
+  // Exact-size copies (an array grown by push reserves 17 slots): these live as long as the compile.
   if (out.refs.length) out.refs = out.refs.slice();
   if (out.sources.length) out.sources = out.sources.slice();
   return out;
 }
+
+/** As analyseParts, reading the scanned parts in place: only the helper calls are looked at. */
+function analyseScanned(t: ScannedTemplate, file: string): TemplateAnalysis {
+  const { text, ops, to } = t;
+  let refs: RefCall[] | undefined;
+  let sources: SourceCall[] | undefined;
+  const out: TemplateAnalysis = { refs: NO_REFS, sources: NO_SOURCES, config: {}, dynamic: false, partials: NO_PARTIALS };
+  for (let i = t.from; i < to; ) {
+    const code = ops[i];
+    if (code === TEXT) {
+      i += 3;
+      continue;
+    }
+    const line = ops[i + 1];
+    const column = ops[i + 2];
+    const argc = ops[i + 3];
+    const hashc = ops[i + 4];
+    const helper = HELPER_CODES[code];
+    const arg = i + 5;
+    if (helper === 'ref') {
+      if (argc === 1 && ops[arg] === 0) (refs ??= []).push({ name: text.slice(ops[arg + 1], ops[arg + 2]), line, column });
+      else throw new CdpError('ref takes one model or seed name, e.g. {{ref "stg_orders"}}', { location: { file, line, column } });
+    } else if (helper === 'source') {
+      if (argc === 2 && ops[arg] === 0 && ops[arg + 3] === 0) (sources ??= []).push({ source: text.slice(ops[arg + 1], ops[arg + 2]), table: text.slice(ops[arg + 4], ops[arg + 5]), line, column });
+      else throw new CdpError('source takes a source name and a table name, e.g. {{source "raw" "orders"}}', { location: { file, line, column } });
+    } else if (helper === 'config') {
+      Object.assign(out.config, hashAt(text, ops, i));
+      out.configLine ??= line;
+    }
+    i += 5 + 3 * argc + 5 * hashc;
+  }
+  // Exact-size copies: these live as long as the compile.
+  if (refs) out.refs = refs.slice();
+  if (sources) out.sources = sources.slice();
+  return out;
+}
+
+/**
+ * What a scanned template without refs, sources or partials shares. Frozen: nothing may add to
+ * them (partials are followed only for templates Handlebars parsed, which have arrays of their own).
+ */
+const NO_REFS = Object.freeze([]) as unknown as RefCall[];
+const NO_SOURCES = Object.freeze([]) as unknown as SourceCall[];
+const NO_PARTIALS = Object.freeze([]) as unknown as string[];
 
 function literalValue(node: HbsNode): { ok: true; value: unknown } | { ok: false } {
   switch (node.type) {
@@ -405,6 +440,33 @@ function interpret(parts: SimplePart[], s: RenderScope): string {
     }
     const value = callBuiltin(part, s);
     out[i] = value === null || value === undefined ? '' : String(value);
+  }
+  return out.join('');
+}
+
+/** As interpret, reading the scanned parts in place. */
+function interpretScanned(t: ScannedTemplate, s: RenderScope): string {
+  const { text, ops, to } = t;
+  const out: string[] = [];
+  for (let i = t.from; i < to; ) {
+    const code = ops[i];
+    if (code === TEXT) {
+      out.push(text.slice(ops[i + 1], ops[i + 2]));
+      i += 3;
+      continue;
+    }
+    const argc = ops[i + 3];
+    const next = i + 5 + 3 * argc + 5 * ops[i + 4];
+    const helper = HELPER_CODES[code];
+    if (helper === 'this') {
+      out.push(s.thisRelation);
+    } else {
+      const args: unknown[] = new Array(argc);
+      for (let k = 0; k < argc; k++) args[k] = literalAt(text, ops, i + 5 + 3 * k);
+      const value = callBuiltin({ helper, args, hash: NO_HASH, line: ops[i + 1], column: ops[i + 2] }, s);
+      out.push(value === null || value === undefined ? '' : String(value));
+    }
+    i = next;
   }
   return out.join('');
 }

@@ -8,7 +8,8 @@ import { CdpError, CdpErrors } from '../errors.js';
 import { loadConfig, type ProjectConfig } from './config.js';
 import { parseProperties, type ResourceProps, type SourceTableProps } from './properties.js';
 import { yamlSyntaxError } from './schema.js';
-import { startParsingYaml, YAML_WORKER_MIN_BYTES, type ParsedYamlFile } from './yaml-worker.js';
+import { readErrorOf, type ParsedYamlFile, type TextScan } from './load-worker.js';
+import { startReadingProject, type ProjectReading, type ReadingOptions } from './project-reading.js';
 
 export interface ProjectFile {
   name: string;
@@ -92,39 +93,71 @@ export function loadProject(projectDir: string): Project {
   return project;
 }
 
+/** A project being loaded: see startLoadingProject. */
+export interface ProjectLoading {
+  /** Every file but the models (until `models()` resolves) and the properties (until `properties()` does). */
+  project: Project;
+  /** How many model files there are. */
+  modelCount: number;
+  /**
+   * Reads the model files into `project.models`, calling `onModel` with each one (its index
+   * there, and what the scanner made of it, when one was given) as soon as its text is in, in no
+   * particular order. Resolves with how many were read on the worker; rejects as loadProject
+   * would for a file it cannot read. Call it once.
+   */
+  models(onModel?: (index: number, file: TextFile, scan?: TextScan) => void): Promise<number>;
+  /**
+   * Adds the property files' resources and sources; rejects with what loadProject would throw
+   * for them. Call it early: each file is checked as soon as the worker has parsed it, also while
+   * `models()` runs.
+   */
+  properties(): Promise<void>;
+}
+
 /**
- * As loadProject, but a large project's property files are parsed on a worker thread while
- * this thread reads the other files and the caller gets on with its own preparation:
- * `project` has every file but no resources or sources until `properties()` resolves (it
- * rejects with what loadProject would throw for them). Call it as soon as they are needed:
- * this thread then parses whatever the worker has not reached.
+ * As loadProject, but a large project's model files are read (and scanned, with
+ * `opts.scanner`) and its property files parsed partly on a worker thread (see
+ * load-worker.ts), while the caller gets on with its own preparation and handles each model as
+ * it comes in.
  */
-export function startLoadingProject(projectDir: string): { project: Project; properties: () => Promise<void> } {
+export function startLoadingProject(projectDir: string, opts: ReadingOptions = {}): ProjectLoading {
   const config = loadConfig(projectDir);
   const steps = plan(config.dir);
   const files = propertyFiles(config.dir, steps);
   let bytes = 0;
   for (const f of files) bytes += statSync(f.absPath).size;
-  const parsing = bytes >= YAML_WORKER_MIN_BYTES ? startParsingYaml(files.map((f) => ({ abs: f.absPath, rel: f.path }))) : undefined;
-  const project = readFiles(config, steps);
+  const modelSteps = steps.filter((s) => s.kind === 'model');
+  const reading = startReadingProject(modelSteps.map((s) => s.abs), files.map((f) => ({ abs: f.absPath, rel: f.path })), bytes, opts);
+  const project = readFiles(config, steps, false);
   let properties: Promise<void> | undefined;
   return {
     project,
-    // Until this is called, the worker has the files to itself.
-    properties: () => (properties ??= (async () => addProperties(project, files, await parsing?.finish()))()),
+    modelCount: modelSteps.length,
+    async models(onModel) {
+      const models: TextFile[] = new Array(modelSteps.length);
+      const fromWorker = await reading.readTexts((i, text, scan) => {
+        const step = modelSteps[i];
+        const file: TextFile = { ...toProjectFile(config.dir, step.abs, stripExt(step.abs, step.ext!)), text };
+        models[i] = file;
+        onModel?.(i, file, scan);
+      });
+      project.models = models;
+      return fromWorker;
+    },
+    properties: () => (properties ??= readProperties(project, files, reading)),
   };
 }
 
 /** Read options as one constant object: Node copies an options string into a new object per call. */
 const UTF8 = { encoding: 'utf8', flag: 'r' } as const;
 
-/** Reads every file the project's steps name, except property files (see addProperties). */
-function readFiles(config: ProjectConfig, steps: Step[]): Project {
+/** Reads every file the project's steps name, except property files (see addProperties) and, unless `models`, model files. */
+function readFiles(config: ProjectConfig, steps: Step[], models = true): Project {
   const root = config.dir;
   const project: Project = { config, models: [], singularTests: [], seeds: [], partials: [], helperModules: [], resources: [], sources: [], specFiles: [] };
   for (const step of steps) {
     const { abs } = step;
-    if (step.kind === 'properties') continue;
+    if (step.kind === 'properties' || (step.kind === 'model' && !models)) continue;
     if (step.kind === 'seed') {
       project.seeds.push(toProjectFile(root, abs, stripExt(abs, step.ext!)));
       continue;
@@ -150,26 +183,39 @@ function propertyFiles(root: string, steps: Step[]): ProjectFile[] {
   return steps.filter((s) => s.kind === 'properties').map((s) => toProjectFile(root, s.abs, path.basename(s.abs)));
 }
 
-/**
- * Adds the property files' resources and sources to the project, in file order; throws every
- * problem found. `parsed` holds the files as the YAML worker read and parsed them.
- */
-function addProperties(project: Project, files: ProjectFile[], parsed?: ParsedYamlFile[]): void {
+/** Adds the property files' resources and sources to the project, in file order; throws every problem found. */
+function addProperties(project: Project, files: ProjectFile[]): void {
   const problems: CdpError[] = [];
-  files.forEach((file, i) => {
-    const result = parsed?.[i];
-    if (result && 'readError' in result) throw Object.assign(new Error(result.readError.message), { code: result.readError.code, path: result.readError.path });
-    const text = result ? result.text : readFileSync(file.absPath, 'utf8');
-    try {
-      if (result && 'syntaxError' in result) throw yamlSyntaxError(file.path, result.syntaxError);
-      const props = parseProperties(text, file.path, result);
-      for (const r of props.resources) project.resources.push(r);
-      for (const s of props.sources) project.sources.push(s);
-    } catch (err) {
-      if (err instanceof CdpErrors) problems.push(...err.errors);
-      else if (err instanceof CdpError) problems.push(err);
-      else throw err;
-    }
-  });
+  for (const file of files) addPropertiesFile(project, file, undefined, problems);
+  throwProblems(problems);
+}
+
+/** As addProperties, taking each file as soon as `reading` has it (see project-reading.ts). */
+async function readProperties(project: Project, files: ProjectFile[], reading: ProjectReading): Promise<void> {
+  const problems: CdpError[] = [];
+  await reading.readYaml((i, result) => addPropertiesFile(project, files[i], result, problems));
+  throwProblems(problems);
+}
+
+/**
+ * Adds one property file's resources and sources to the project, or its problems to
+ * `problems`. `result` holds the file as it was read and parsed elsewhere, if it was.
+ */
+function addPropertiesFile(project: Project, file: ProjectFile, result: ParsedYamlFile | undefined, problems: CdpError[]): void {
+  if (result && 'readError' in result) throw readErrorOf(result.readError);
+  const text = result ? result.text : readFileSync(file.absPath, 'utf8');
+  try {
+    if (result && 'syntaxError' in result) throw yamlSyntaxError(file.path, result.syntaxError);
+    const props = parseProperties(text, file.path, result);
+    for (const r of props.resources) project.resources.push(r);
+    for (const s of props.sources) project.sources.push(s);
+  } catch (err) {
+    if (err instanceof CdpErrors) problems.push(...err.errors);
+    else if (err instanceof CdpError) problems.push(err);
+    else throw err;
+  }
+}
+
+function throwProblems(problems: CdpError[]): void {
   if (problems.length) throw problems.length === 1 ? problems[0] : new CdpErrors(problems);
 }

@@ -103,7 +103,7 @@ export function asList(value: unknown): string[] {
   return Array.isArray(value) ? value.map(String) : [String(value)];
 }
 
-/** `parsed`: the file's YAML, when it was already parsed (see yaml-worker.ts). */
+/** `parsed`: the file's YAML, when it was already parsed (see load-worker.ts). */
 export function parseProperties(text: string, file: string, parsed?: { value: unknown }): PropertiesFile {
   const { value, validator } = loadYaml<RawProperties>(text, file, propertiesSchema, parsed);
   if (validator.errors.length) throw validator.errors.length === 1 ? validator.errors[0] : new CdpErrors(validator.errors);
