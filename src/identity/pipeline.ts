@@ -137,10 +137,10 @@ export class IdentityPipeline {
   async extract(stats: PipelineStats): Promise<{ records: Relation; classified: Classified }> {
     const { spec, sources } = this.ctx;
     this.scratchCatalog = await this.ctx.wh.scratchCatalog?.();
-    // One read of the sources: every later step (hashes, normalisation, outputs) works from this
-    // snapshot, so a source that changes during the run cannot pair one version of a record's
-    // hash with another version of its identifiers. Identifier columns become one text column
-    // per type (`raw_<k>`, in spec order), NULL where a source has no column of that type.
+    // One read of the sources: every later step (normalisation, the cache, the outputs) works
+    // from this snapshot, so all of them see the same version of each record. Identifier columns
+    // become one text column per type (`raw_<k>`, in spec order), NULL where a source has no
+    // column of that type.
     const rawColumns = spec.idTypes.map((_, k) => `raw_${k}`);
     const records = await this.create(this.work('records'),
       // Numbered in the order the sources are read: sorting 6.75M text keys cost ten times more
@@ -151,7 +151,8 @@ export class IdentityPipeline {
       spec.idTypes.map((t, k) => `${this.d.cast(s.ids[t.name] ? this.q(s.ids[t.name]) : 'null', 'text')} as ${rawColumns[k]}`).join(', ') +
       ` from ${this.rel(s.relation)}`).join('\nunion all\n') + `\n) as r`);
     await this.assertKeys(records);
-    stats.records = await this.count(`select 1 from ${this.rel(records)}`);
+    const perSource = await this.ctx.wh.query<{ source: string; n: number }>(`select source, count(*) as n from ${this.rel(records)} group by source`);
+    stats.records = perSource.reduce((sum, r) => sum + Number(r.n), 0);
 
     // Incremental: normalisation is a function of the type and the raw value alone, so the cache
     // maps each raw value seen before to its outcome, and a run normalises only values it has
@@ -182,7 +183,6 @@ export class IdentityPipeline {
 
     // Every (record, identifier column) pair is an identifier value; those missing from `norm`
     // were empty.
-    const perSource = await this.ctx.wh.query<{ source: string; n: number }>(`select source, count(*) as n from ${this.rel(records)} group by source`);
     stats.raw_identifiers = perSource.reduce((sum, r) => sum + Number(r.n) * Object.keys(sources.find((s) => s.name === r.source)?.ids ?? {}).length, 0);
     stats.empty_values = stats.raw_identifiers - (await this.count(`select 1 from ${this.rel(norm)}`));
 
