@@ -289,11 +289,12 @@ export class IdentityPipeline {
     const { ids, enc } = classified;
     const [{ n: maxRec }] = await this.ctx.wh.query<{ n: number | null }>(`select max(rec_id) as n from ${this.rel(records)}`);
     const recordCount = Number(maxRec ?? 0);
+    const [{ n: encoded, hi }] = await this.ctx.wh.query<{ n: number; hi: number | null }>(`select count(*) as n, max(id_node) as hi from ${this.rel(enc)}`);
     // `auto` decides before the degree caps, on every accepted edge: an upper bound of the graph.
-    const engine = engineFor(chooseEngine(spec, await this.count(`select 1 from ${this.rel(enc)}`)), spec.maxRounds);
+    const engine = engineFor(chooseEngine(spec, Number(encoded)), spec.maxRounds);
     if (engine.name === 'local') {
       stats.engine = 'local';
-      return { ...(await this.resolveInProcess(recordCount, enc, stats)), ids };
+      return { ...(await this.resolveInProcess(recordCount, enc, { edges: Number(encoded), maxNode: Number(hi ?? 0) }, stats)), ids };
     }
     this.startBackground();
     const shared = await this.create(this.work('shared'), degreeCapSql(this.d, this.rel(enc), spec.idTypes));
@@ -450,18 +451,17 @@ export class IdentityPipeline {
    * tiers-in-memory.ts); the shared identifiers, the labels and the limit rejections are loaded
    * back as integers, and the accepted edges are a view of `enc` without the shared identifiers.
    */
-  private async resolveInProcess(recordCount: number, enc: Relation, stats: PipelineStats): Promise<{ final: Relation; edges: Relation; shared: Relation; limitRejected: Relation }> {
+  private async resolveInProcess(recordCount: number, enc: Relation, size: { edges: number; maxNode: number }, stats: PipelineStats): Promise<{ final: Relation; edges: Relation; shared: Relation; limitRejected: Relation }> {
     const { spec, wh } = this.ctx;
-    const [{ hi, n }] = await wh.query<{ hi: number | null; n: number }>(`select max(id_node) as hi, count(*) as n from ${this.rel(enc)}`);
-    if (Math.max(recordCount, Number(hi ?? 0)) > INT32_MAX) {
-      throw new CdpError(`identity graph too large for the local engine (${Number(hi)} node numbers)`, { exitCode: EXIT_FAILURE, hint: 'set engine: sql in the identity spec' });
+    if (Math.max(recordCount, size.maxNode) > INT32_MAX) {
+      throw new CdpError(`identity graph too large for the local engine (${size.maxNode} node numbers)`, { exitCode: EXIT_FAILURE, hint: 'set engine: sql in the identity spec' });
     }
     const tierOf = `case id_type ${spec.idTypes.map((t, i) => `when ${this.lit(t.name)} then ${i}`).join(' ')} end`;
     // Started before the read: the work is a chain of statements, and each next one needs this
     // thread, which the tiers below keep busy for seconds. The read gives the chain the turns it
     // needs to reach its long statement, which then runs beside the tiers.
     this.startBackground();
-    const all = await readEdgeArrays(wh, `select rec_id, id_node, ${tierOf} as tier from ${this.rel(enc)}`, Number(n));
+    const all = await readEdgeArrays(wh, `select rec_id, id_node, ${tierOf} as tier from ${this.rel(enc)}`, size.edges);
     const sharedFlags = sharedInMemory(recordCount, all, spec.idTypes.map(capOf));
     const sharedNodes: number[] = [];
     for (let x = 0; x < sharedFlags.length; x++) if (sharedFlags[x]) sharedNodes.push(x);
