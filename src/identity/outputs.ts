@@ -53,7 +53,7 @@ export async function buildOutputs(
   const acceptedEdge = `not exists (select 1 from ${r(t.limitRejected)} x where x.rec_id = e.rec_id and x.id_node = e.id_node)`;
   const membership = `${r(t.records)} rec join ${r(t.final)} f on f.rec_id = rec.rec_id join ${r(assign)} a on a.comp = f.comp`;
 
-  const { norm } = t.classified;
+  const { values } = t.classified;
   const { shared } = t;
   await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id, rec.rec_id as record_id from ${membership}`);
   // The accepted edges, once: the identifiers are grouped from them.
@@ -72,16 +72,20 @@ export async function buildOutputs(
     `  count(distinct rec.source) as source_count,\n` +
     `  (select count(*) from ${r(staging('identifiers'))} ids where ids.profile_id = a.profile_id) as identifier_count\n` +
     `from ${membership} group by a.profile_id`);
-  // Rejected by the degree caps or by a limit: few values, matched back to their rows in `norm`.
+  // Rejected values, by their reason; each row's raw value comes from its record. Those the
+  // normaliser or a blocklist rejected are matched to their rows by raw value (few values);
+  // those the degree caps or a limit rejected by identifier number.
   const rejected = (reason: string, from: string) =>
-    `select rec.source, rec.record_key, n.id_type, ${columnNameSql(d, p.sources, 'rec.source', 'n.id_type')} as column_name, n.raw_value, n.id_value, ${reason} as reason, ${run} as run_id\n` +
+    `select rec.source, rec.record_key, n.id_type, ${columnNameSql(d, p.sources, 'rec.source', 'n.id_type')} as column_name, ${p.rawValueSql('rec', 'n.id_type')} as raw_value, n.id_value, ${reason} as reason, ${run} as run_id\n` +
     `from ${from} join ${r(t.records)} rec on rec.rec_id = n.rec_id`;
+  const byNode = (pairs: string) => `(select x.rec_id, i.id_type, i.id_value from ${pairs} join ${r(t.ids)} i on i.id_node = x.id_node) n`;
   await p.create(staging('rejected_edges'),
-    `${rejected('n.reason', `${r(norm)} n`)} where n.reason is not null\n` +
+    `${rejected('n.reason', `(select u.rec_id, v.id_type, v.id_value, v.reason from (\n${p.rawRows()}\n) as u\n` +
+      `join ${r(values)} v on v.id_type = u.id_type and v.raw_value = u.raw_value where v.reason is not null) n`)}\n` +
     `union all\n` +
-    `${rejected(`'degree_cap'`, `${r(norm)} n\njoin (select i.id_type, i.id_value from ${r(shared)} s join ${r(t.ids)} i on i.id_node = s.id_node) v on v.id_type = n.id_type and v.id_value = n.id_value`)} where n.reason is null\n` +
+    `${rejected(`'degree_cap'`, byNode(`${r(t.classified.enc)} x join ${r(shared)} s on s.id_node = x.id_node`))}\n` +
     `union all\n` +
-    `${rejected(`'limit'`, `${r(norm)} n\njoin (select x.rec_id, i.id_type, i.id_value from ${r(t.limitRejected)} x join ${r(t.ids)} i on i.id_node = x.id_node) l\n  on l.rec_id = n.rec_id and l.id_type = n.id_type and l.id_value = n.id_value`)} where n.reason is null`);
+    `${rejected(`'limit'`, byNode(`${r(t.limitRejected)} x`))}`);
   const newMerges =
     `select h.old_id as old_profile_id, a.profile_id as new_profile_id, ${run} as run_id, 'merge' as reason, ${now} as merged_at\n` +
     `from ${r(home)} h join ${r(assign)} a on a.comp = h.comp where a.profile_id <> h.old_id\n` +

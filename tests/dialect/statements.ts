@@ -252,7 +252,7 @@ export async function collectStatements(compiled: CompiledProject): Promise<Coll
     if (!ident) continue;
     const cache = (suffix: string) => d.relation({ schema: ident.stateSchema, name: `${ident.spec.entity}_identity_cache_${suffix}` });
     specHashes.set(cache('meta'), cacheSpecHash(ident));
-    cacheReads.push(`join ${cache('values')} m on m.id_type = u.id_type`);
+    cacheReads.push(`join ${cache('values')} m on m.id_type = d.id_type`);
     originals.set(node, ident);
     node.identity = { ...ident, spec: { ...ident.spec, engine: 'sql' } } satisfies IdentityNodeSpec;
   }
@@ -272,9 +272,9 @@ export async function collectStatements(compiled: CompiledProject): Promise<Coll
         return [{ n: 1 }];
       }
       // Something to cut and a value new to the cache, so those statements are recorded too.
-      const nonEmpty = /^select count\(\*\) as n from \(select (?:1|distinct id_type, raw_value, id_value, reason) from (\S*__cdp_(?:cut_nodes|norm)\S*)(?: where fresh)?\) as t$/i.exec(sql);
+      const nonEmpty = /^select count\(\*\) as n from \(select 1 from (\S*__cdp_(?:cut_nodes|values)\S*)(?: where fresh)?\) as t$/i.exec(sql);
       if (nonEmpty) {
-        nonEmptySeen.add(nonEmpty[1]!.toLowerCase().includes('norm') ? 'fresh' : 'cut_nodes');
+        nonEmptySeen.add(nonEmpty[1]!.toLowerCase().includes('__cdp_values') ? 'fresh' : 'cut_nodes');
         return [{ n: 1 }];
       }
       // The plan holds one change that needs no request and one that does.
