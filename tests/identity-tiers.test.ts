@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdentityPipeline, type PipelineStats, type ResolvedSource } from '../src/identity/pipeline.js';
 import { parseIdentitySpec } from '../src/identity/spec.js';
+import { graphOfEdges, LIMIT_REJECTED, restrictTo } from '../src/identity/local-graph.js';
 import { resolveInMemory } from '../src/identity/tiers-in-memory.js';
 import { openWarehouse } from '../src/warehouse/registry.js';
 import type { Warehouse } from '../src/warehouse/types.js';
@@ -142,5 +143,26 @@ describe('tiers in memory (local engine) and in SQL (sql engine)', () => {
     expect([...r.rejected]).toEqual([0, 1, 1, 1, 0]);
     expect([...r.comp.subarray(1)]).toEqual([1, 2, 1, 4]);
     expect(r.unresolvedLimitViolations).toBe(0);
+  });
+});
+
+describe('the local graph restricted to violating components', () => {
+  it('renumbers records and identifiers in their order, keeps accepted edges up to the tier, and maps back', () => {
+    // Records 1-5; identifiers 10, 11 (tier 0), 12 (tier 1), 13 (tier 2).
+    const edges = {
+      rec: Int32Array.of(2, 4, 4, 5, 1, 5, 2),
+      node: Int32Array.of(11, 11, 12, 13, 10, 10, 12),
+      tier: Uint8Array.of(0, 0, 1, 2, 0, 0, 1),
+    };
+    const g = graphOfEdges(5, edges);
+    // The edge 2-12 is already rejected by a limit, so it stays out.
+    g.mark[[...g.origin].indexOf(6)] = LIMIT_REJECTED;
+    const { graph: sub, parentRecord, localRecord } = restrictTo(g, (r) => r === 2 || r === 4 || r === 5, 1);
+    expect([...parentRecord.subarray(1)]).toEqual([2, 4, 5]);
+    expect([localRecord[2], localRecord[4], localRecord[5], localRecord[1]]).toEqual([1, 2, 3, 0]);
+    // Identifiers 10, 11, 12 become 4, 5, 6 (13 is of a later tier); records 1-3 stand for 2, 4, 5.
+    const local = [...sub.origin].map((p, i) => [sub.posRec[i], sub.posNode[i], g.origin[p]]).sort((a, b) => a[2] - b[2]);
+    expect(local).toEqual([[1, 5, 0], [2, 5, 1], [2, 6, 2], [3, 4, 5]]);
+    expect([...sub.tierOf.subarray(4)]).toEqual([0, 0, 1]);
   });
 });

@@ -7,11 +7,11 @@ import { CdpError, EXIT_FAILURE } from '../errors.js';
 import { ensureSchema } from '../materializations/swap.js';
 import type { ColumnSpec, Dialect, Relation, RelationKind, Warehouse } from '../warehouse/types.js';
 import { blockedSql } from './blocklist.js';
-import { capOf, degreeCapSql, sharedInMemory } from './degree-caps.js';
+import { capOf, degreeCapSql } from './degree-caps.js';
 import { engineFor, INT32_MAX, loadInt32Columns, readEdgeArrays, type ComponentStats, type EngineName } from './components.js';
 import { isEmptySql, normalizeSql } from './normalize.js';
 import type { IdTypeSpec, IdentitySpec } from './spec.js';
-import { LIMIT_ROUNDS, resolveInMemory, type InMemoryEdges } from './tiers-in-memory.js';
+import { LIMIT_ROUNDS, resolveLocal } from './tiers-in-memory.js';
 
 export interface ResolvedSource {
   name: string;
@@ -494,18 +494,15 @@ export class IdentityPipeline {
     // needs to reach its long statement, which then runs beside the tiers.
     this.startBackground();
     const all = await readEdgeArrays(wh, `select rec_id, id_node, ${tierOf} as tier from ${this.rel(enc)}`, size.edges);
-    const sharedFlags = sharedInMemory(recordCount, all, spec.idTypes.map(capOf));
+    const result = resolveLocal(recordCount, all, spec.idTypes.map((t) => ({ limit: t.limit })), spec.idTypes.map(capOf));
     const sharedNodes: number[] = [];
-    for (let x = 0; x < sharedFlags.length; x++) if (sharedFlags[x]) sharedNodes.push(x);
+    for (let x = 0; x < result.shared.length; x++) if (result.shared[x]) sharedNodes.push(x);
     const bigint = (name: string) => ({ name, type: 'bigint' as const });
     const shared = await this.createEmpty(this.work('shared'), [bigint('id_node')]);
     if (sharedNodes.length) await loadInt32Columns(wh, shared, [Int32Array.from(sharedNodes)]);
     const edges = await this.createView(this.work('e'),
       `select rec_id, id_node, id_type from ${this.rel(enc)} x where not exists (select 1 from ${this.rel(shared)} s where s.id_node = x.id_node)`);
-    const arrays = keepEdges(all, (i) => sharedFlags[all.node[i]] === 0);
-    stats.edges = arrays.rec.length;
-
-    const result = resolveInMemory(recordCount, arrays, spec.idTypes.map((t) => ({ limit: t.limit })));
+    stats.edges = result.edges;
     stats.component_runs += result.componentRuns;
     stats.rounds += result.componentRuns;
     stats.unresolved_limit_violations += result.unresolvedLimitViolations;
@@ -519,7 +516,7 @@ export class IdentityPipeline {
     const rejected = await this.createEmpty(this.work('rej_limit'), rejectedColumns);
     const rows: unknown[][] = [];
     for (let e = 0; e < result.rejected.length; e++) {
-      if (result.rejected[e]) rows.push([arrays.rec[e], arrays.node[e], spec.idTypes[arrays.tier[e]].name]);
+      if (result.rejected[e]) rows.push([all.rec[e], all.node[e], spec.idTypes[all.tier[e]].name]);
     }
     if (rows.length) await wh.bulkLoad(rejected, rejectedColumns, (async function* () { yield rows; })());
     return { final: comp, edges, shared, limitRejected: rejected };
@@ -550,20 +547,6 @@ export class IdentityPipeline {
     await this.ctx.wh.execute(this.d.rename(next, 'table', comp.name));
     return comp;
   }
-}
-
-/** The edges for which `keep(i)` holds, in their order. */
-function keepEdges(edges: InMemoryEdges, keep: (i: number) => boolean): InMemoryEdges {
-  let n = 0;
-  for (let i = 0; i < edges.rec.length; i++) if (keep(i)) n++;
-  const out = { rec: new Int32Array(n), node: new Int32Array(n), tier: new Uint8Array(n) };
-  for (let i = 0, j = 0; i < edges.rec.length; i++) {
-    if (!keep(i)) continue;
-    out.rec[j] = edges.rec[i];
-    out.node[j] = edges.node[i];
-    out.tier[j++] = edges.tier[i];
-  }
-  return out;
 }
 
 export function chooseEngine(spec: IdentitySpec, edges: number): EngineName {
