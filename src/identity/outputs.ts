@@ -51,27 +51,35 @@ export async function buildOutputs(
     `from (select distinct comp from ${r(t.final)}) c left join ${r(winner)} w on w.comp = c.comp`);
 
   const acceptedEdge = `not exists (select 1 from ${r(t.limitRejected)} x where x.rec_id = e.rec_id and x.id_node = e.id_node)`;
-  const membership = `${r(t.records)} rec join ${r(t.final)} f on f.rec_id = rec.rec_id join ${r(assign)} a on a.comp = f.comp`;
 
   const { values } = t.classified;
   const { shared } = t;
-  await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id, rec.rec_id as record_id from ${membership}`);
+  await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id, rec.rec_id as record_id from ${r(t.records)} rec\n` +
+    `join ${r(t.final)} f on f.rec_id = rec.rec_id join ${r(assign)} a on a.comp = f.comp`);
   // The accepted edges, once: the identifiers are grouped from them.
   const edgeKeys = await p.create(staging('edge_keys'), `select e.rec_id as record_id, e.id_node as identifier_id from ${r(t.edges)} e where ${acceptedEdge}`);
-  // Grouped by integers first, then given their text: an identifier's accepted edges all lie in
-  // one component (so any of its records gives the component), and each (record, identifier)
-  // is one row, so count(*) counts records.
+  // From the statistics of every encoded edge, gathered while the components were formed:
+  // identifiers the degree caps shared have no accepted edge and are left out, and those that
+  // lost edges to a limit are counted again from their accepted edges. An identifier's
+  // accepted edges all lie in one component, so any of its records gives the component.
+  const idStats = await p.identifierStats();
+  const lostEdges = `(select id_node from ${r(t.limitRejected)})`;
   await p.create(staging('identifiers'),
     `select i.id_type, i.id_value, a.profile_id, g.first_seen, g.last_seen, g.record_count, g.id_node as identifier_id from (\n` +
-    `  select k.identifier_id as id_node, min(f.comp) as comp, min(rec.updated_at) as first_seen, max(rec.updated_at) as last_seen, count(*) as record_count\n` +
-    `  from ${r(edgeKeys)} k join ${r(t.records)} rec on rec.rec_id = k.record_id join ${r(t.final)} f on f.rec_id = k.record_id\n` +
+    `  select id_node, any_rec, first_seen, last_seen, record_count from ${r(idStats)} s\n` +
+    `  where s.id_node not in (select id_node from ${r(shared)}) and s.id_node not in ${lostEdges}\n` +
+    `  union all\n` +
+    `  select k.identifier_id, min(k.record_id), min(rec.updated_at), max(rec.updated_at), count(*)\n` +
+    `  from ${r(edgeKeys)} k join ${r(t.records)} rec on rec.rec_id = k.record_id where k.identifier_id in ${lostEdges}\n` +
     `  group by k.identifier_id) as g\n` +
-    `join ${r(t.ids)} i on i.id_node = g.id_node join ${r(assign)} a on a.comp = g.comp`);
+    `join ${r(t.final)} f on f.rec_id = g.any_rec join ${r(t.ids)} i on i.id_node = g.id_node join ${r(assign)} a on a.comp = f.comp`);
+  // Per component first (integers), then given the profile ID.
   await p.create(staging('profiles'),
-    `select a.profile_id, min(a.created_at) as created_at, max(rec.updated_at) as updated_at, count(*) as record_count,\n` +
-    `  count(distinct rec.source) as source_count,\n` +
-    `  (select count(*) from ${r(staging('identifiers'))} ids where ids.profile_id = a.profile_id) as identifier_count\n` +
-    `from ${membership} group by a.profile_id`);
+    `select a.profile_id, a.created_at, c.updated_at, c.record_count, c.source_count, coalesce(ic.n, 0) as identifier_count from (\n` +
+    `  select f.comp, max(rec.updated_at) as updated_at, count(*) as record_count, count(distinct rec.source) as source_count\n` +
+    `  from ${r(t.records)} rec join ${r(t.final)} f on f.rec_id = rec.rec_id group by f.comp) as c\n` +
+    `join ${r(assign)} a on a.comp = c.comp\n` +
+    `left join (select profile_id, count(*) as n from ${r(staging('identifiers'))} group by profile_id) ic on ic.profile_id = a.profile_id`);
   // Rejected values, by their reason; each row's raw value comes from its record. Those the
   // normaliser or a blocklist rejected are matched to their rows by raw value (few values);
   // those the degree caps or a limit rejected by identifier number.

@@ -132,7 +132,7 @@ export class IdentityPipeline {
 
   async dropScratch(): Promise<void> {
     // Background work may still read scratch tables; its outcome is reported by settle().
-    await this.background?.catch(() => undefined);
+    await Promise.allSettled(this.background);
     // Views first: they read the tables.
     const ordered = [...this.created].sort((a, b) => Number(b.kind === 'view') - Number(a.kind === 'view'));
     for (const { relation, kind } of ordered) await this.ctx.wh.execute(this.d.drop(relation, kind)).catch(() => undefined);
@@ -155,7 +155,8 @@ export class IdentityPipeline {
       spec.idTypes.map((t, k) => `${this.d.cast(s.ids[t.name] ? this.q(s.ids[t.name]) : 'null', 'text')} as ${rawColumn(k)}`).join(', ') +
       ` from ${this.rel(s.relation)}`).join('\nunion all\n') + `\n) as r`);
     this.records = records;
-    await this.assertKeys(records);
+    // Checked alongside the next steps: a duplicate key fails the run before anything is installed.
+    this.deferred.push(() => this.assertKeys(records));
     const perSource = await this.ctx.wh.query<{ source: string; n: number }>(`select source, count(*) as n from ${this.rel(records)} group by source`);
     stats.records = perSource.reduce((sum, r) => sum + Number(r.n), 0);
 
@@ -187,7 +188,7 @@ export class IdentityPipeline {
     }).join('\nunion all\n'));
     // Nothing in this run reads the cache again: it is brought up to date in the background,
     // started when the warehouse would otherwise sit idle (startBackground).
-    this.deferred = () => this.saveCache(values, specHash, useCache, stats);
+    this.deferred.push(() => this.saveCache(values, specHash, useCache, stats));
 
     // Every (record, identifier column) pair is an identifier value; those missing from
     // `values`' counts were empty.
@@ -209,6 +210,12 @@ export class IdentityPipeline {
     const enc = await this.create(this.work('enc'),
       `select r.rec_id, x.id_node, r.id_type from (\n${this.rawRows(withIds.map(({ k }) => k))}\n) as r\n` +
       `join ${this.rel(nodes)} x on x.id_type = r.id_type and x.raw_value = r.raw_value`);
+
+    const idStats = this.work('id_stats');
+    await this.ctx.wh.execute(this.d.drop(idStats, 'table'));
+    this.deferred.push(() => (this.idStats = this.create(idStats,
+      `select e.id_node, min(e.rec_id) as any_rec, min(rec.updated_at) as first_seen, max(rec.updated_at) as last_seen, count(*) as record_count\n` +
+      `from ${this.rel(enc)} e join ${this.rel(records)} rec on rec.rec_id = e.rec_id group by e.id_node`)));
 
     return { records, classified: { values, ids, enc } };
   }
@@ -234,30 +241,42 @@ export class IdentityPipeline {
     return `case ${idType} ${this.ctx.spec.idTypes.map((t, k) => `when ${this.lit(t.name)} then ${rec}.${rawColumn(k)}`).join(' ')} end`;
   }
 
-  /** Work that can run alongside the pipeline's own steps: bringing the normalisation cache up to date. */
-  private deferred?: () => Promise<void>;
-  private background?: Promise<void>;
+  /**
+   * Work that can run alongside the pipeline's own steps, which do not read what it writes: the
+   * key check, the normalisation cache and the identifiers' statistics.
+   */
+  private deferred: (() => Promise<unknown>)[] = [];
+  private background: Promise<unknown>[] = [];
+  private idStats?: Promise<Relation>;
 
   /**
    * Starts the deferred work. The local engine calls it as it hands the tiers to the process,
    * where the warehouse has nothing else to do; the sql engine as its tiers start.
    */
   private startBackground(): void {
-    const work = this.deferred;
-    this.deferred = undefined;
-    if (!work) return;
-    const started = work();
-    // Handled now, so a failure cannot end the process before settle() reports it.
-    started.catch(() => undefined);
-    this.background = started;
+    for (const work of this.deferred.splice(0)) {
+      const started = work();
+      // Handled now, so a failure cannot end the process before settle() reports it.
+      started.catch(() => undefined);
+      this.background.push(started);
+    }
   }
 
   /** Waits for background work (starting it if nothing did); its failure fails the run. */
   async settle(): Promise<void> {
     this.startBackground();
-    const pending = this.background;
-    this.background = undefined;
-    await pending;
+    for (const pending of this.background.splice(0)) await pending;
+  }
+
+  /**
+   * Per identifier, over all its encoded edges (the degree caps and limits come later):
+   * `any_rec` (its smallest record), `first_seen`, `last_seen` and `record_count`. The
+   * identifiers output corrects the few identifiers that lose edges to a limit.
+   */
+  identifierStats(): Promise<Relation> {
+    this.startBackground();
+    if (!this.idStats) throw new Error('identifierStats() before extract()');
+    return this.idStats;
   }
 
   private cacheTables(): { values: Relation; meta: Relation; legacy: Relation[] } {
