@@ -146,14 +146,12 @@ export class IdentityPipeline {
     // from this snapshot, so all of them see the same version of each record. Identifier columns
     // become one text column per type (`raw_<k>`, in spec order), NULL where a source has no
     // column of that type.
-    const records = await this.create(this.work('records'),
-      // Numbered in the order the sources are read: sorting 6.75M text keys cost ten times more
-      // than the numbering itself, and no outcome depends on the order (docs/identity.md).
-      `select source, record_key, updated_at, ${spec.idTypes.map((_, k) => rawColumn(k)).join(', ')}, row_number() over () as rec_id from (\n` + sources.map((s) =>
+    const read = `select source, record_key, updated_at, ${spec.idTypes.map((_, k) => rawColumn(k)).join(', ')} from (\n` + sources.map((s) =>
       `select ${this.lit(s.name)} as source, ${this.d.cast(this.q(s.key), 'text')} as record_key, ` +
       `${s.updatedAt ? this.d.cast(this.q(s.updatedAt), 'timestamp') : this.d.cast('null', 'timestamp')} as updated_at, ` +
       spec.idTypes.map((t, k) => `${this.d.cast(s.ids[t.name] ? this.q(s.ids[t.name]) : 'null', 'text')} as ${rawColumn(k)}`).join(', ') +
-      ` from ${this.rel(s.relation)}`).join('\nunion all\n') + `\n) as r`);
+      ` from ${this.rel(s.relation)}`).join('\nunion all\n') + `\n) as r`;
+    const records = await this.numberedRecords(read);
     this.records = records;
     // Checked alongside the next steps: a duplicate key fails the run before anything is installed.
     this.deferred.push(() => this.assertKeys(records));
@@ -218,6 +216,22 @@ export class IdentityPipeline {
       `from ${this.rel(enc)} e join ${this.rel(records)} rec on rec.rec_id = e.rec_id group by e.id_node`)));
 
     return { records, classified: { values, ids, enc } };
+  }
+
+  /**
+   * The records of this run numbered 1..n (`rec_id`) in the order the sources are read: sorting
+   * 6.75M text keys cost ten times more than the numbering itself, and no outcome depends on the
+   * order (docs/identity.md). Where the warehouse keeps row positions, the table is written in
+   * parallel and numbered by a view over them (checked to be dense 0..n-1); elsewhere by
+   * `row_number()`.
+   */
+  private async numberedRecords(read: string): Promise<Relation> {
+    const position = this.d.rowPosition;
+    if (!position) return this.create(this.work('records'), `select *, row_number() over () as rec_id from (${read}) as r`);
+    const rows = await this.create(this.work('record_rows'), read);
+    const [{ n, hi }] = await this.ctx.wh.query<{ n: number; hi: number | null }>(`select count(*) as n, max(${position}) as hi from ${this.rel(rows)}`);
+    if (Number(hi ?? -1) === Number(n) - 1) return this.createView(this.work('records'), `select *, ${position} + 1 as rec_id from ${this.rel(rows)}`);
+    return this.create(this.work('records'), `select *, row_number() over () as rec_id from ${this.rel(rows)}`);
   }
 
   /** The records table of this run, once extract() made it. */

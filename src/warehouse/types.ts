@@ -154,6 +154,12 @@ export interface Dialect {
    * sorts for an ordered aggregate at under half the cost of that window.
    */
   firstByOrder?(expr: string, orderBy: string): string;
+  /**
+   * Optional: the 0-based position of a row (as SQL) in a table written by one CREATE TABLE AS
+   * and never changed since, where the warehouse keeps one (DuckDB's `rowid`). It numbers rows
+   * without `row_number() over ()`, which runs on one thread.
+   */
+  readonly rowPosition?: string;
 }
 
 export interface Warehouse extends Connection {

@@ -50,6 +50,8 @@ export class DuckDbDialect extends AnsiDialect {
     return `CASE WHEN count(${expr}) = 0 THEN NULL ELSE ${orderBy === undefined ? distinct : `list_sort(${distinct})`} END`;
   }
 
+  readonly rowPosition = 'rowid';
+
   firstByOrder(expr: string, orderBy: string): string {
     return `first(${expr} ORDER BY ${orderBy})`;
   }
