@@ -38,7 +38,8 @@ export interface PipelineContext {
  * value of this run (`id_type`, `raw_value`, `n` occurrences) with its normalisation outcome
  * (`id_value`, `reason`: invalid, blocklist or NULL, and whether this run normalised it,
  * `fresh`); `ids` numbers the accepted normalised values (`id_node`); `enc` holds every accepted
- * (record, identifier column) row as integers (`rec_id`, `id_node`, plus `id_type`).
+ * (record, identifier column) row as integers (`rec_id`, `id_node`, plus `id_type` and the
+ * record's `updated_at`).
  */
 export interface Classified {
   values: Relation;
@@ -206,14 +207,14 @@ export class IdentityPipeline {
       `select v.id_type, v.raw_value, i.id_node from ${this.rel(values)} v\n` +
       `join ${this.rel(ids)} i on i.id_type = v.id_type and i.id_value = v.id_value where v.reason is null`);
     const enc = await this.create(this.work('enc'),
-      `select r.rec_id, x.id_node, r.id_type from (\n${this.rawRows(withIds.map(({ k }) => k))}\n) as r\n` +
+      `select r.rec_id, x.id_node, r.id_type, r.updated_at from (\n${this.rawRows(withIds.map(({ k }) => k))}\n) as r\n` +
       `join ${this.rel(nodes)} x on x.id_type = r.id_type and x.raw_value = r.raw_value`);
 
     const idStats = this.work('id_stats');
     await this.ctx.wh.execute(this.d.drop(idStats, 'table'));
     this.deferred.push(() => (this.idStats = this.create(idStats,
-      `select e.id_node, min(e.rec_id) as any_rec, min(rec.updated_at) as first_seen, max(rec.updated_at) as last_seen, count(*) as record_count\n` +
-      `from ${this.rel(enc)} e join ${this.rel(records)} rec on rec.rec_id = e.rec_id group by e.id_node`)));
+      `select id_node, min(rec_id) as any_rec, min(updated_at) as first_seen, max(updated_at) as last_seen, count(*) as record_count\n` +
+      `from ${this.rel(enc)} group by id_node`)));
 
     return { records, classified: { values, ids, enc } };
   }
@@ -238,7 +239,7 @@ export class IdentityPipeline {
   private records?: Relation;
 
   /**
-   * One row (`rec_id`, `id_type`, `raw_value`) per record and identifier column of the given
+   * One row (`rec_id`, `id_type`, `raw_value`, `updated_at`) per record and identifier column of the given
    * types (spec positions; default: all) with a non-empty raw value: the records table, unpivoted.
    */
   rawRows(types?: number[]): string {
@@ -246,7 +247,7 @@ export class IdentityPipeline {
     types ??= spec.idTypes.map((_, k) => k);
     const records = this.records;
     if (!records) throw new Error('rawRows() before extract()');
-    return types.map((k) => `select rec_id, ${this.lit(spec.idTypes[k].name)} as id_type, ${rawColumn(k)} as raw_value from ${this.rel(records)}\n` +
+    return types.map((k) => `select rec_id, ${this.lit(spec.idTypes[k].name)} as id_type, ${rawColumn(k)} as raw_value, updated_at from ${this.rel(records)}\n` +
       `  where ${rawColumn(k)} is not null and not (${isEmptySql(rawColumn(k), this.d)})`).join('\nunion all\n');
   }
 

@@ -136,20 +136,32 @@ class Tiers {
     let any = false;
     const touched: number[] = [];
     const stamp = this.stamps(g.records);
+    // Each record's component when it is anchored, else 0: one lookup per edge below.
+    const anchorOf = new Int32Array(g.records + 1);
+    for (let r = 1; r <= g.records; r++) if (anchored[comp[r]]) anchorOf[r] = comp[r];
+    const { nodeStart, posRec } = g;
     for (let i = 0; i < nodes.length; i++) {
       const x = nodes[i];
       // Only anchored components add to the sums. Without a component over a limit, the sum
-      // can only go over one when the identifier touches two anchored components or more.
-      // (No edge of tier k is rejected yet.)
+      // can only go over one when the identifier touches two anchored components or more, which
+      // a first pass tells without counting. (No edge of tier k is rejected yet.)
+      let first = 0;
+      let enough = false;
+      for (let p = nodeStart[x]; p < nodeStart[x + 1] && !enough; p++) {
+        const cc = anchorOf[posRec[p]];
+        if (cc === 0) continue;
+        if (!this.clean || (first !== 0 && cc !== first)) enough = true;
+        first = cc;
+      }
+      if (!enough) continue;
       const no = ++this.stampNo;
       touched.length = 0;
-      for (let p = g.nodeStart[x]; p < g.nodeStart[x + 1]; p++) {
-        const cc = comp[g.posRec[p]];
-        if (!anchored[cc] || stamp[cc] === no) continue;
+      for (let p = nodeStart[x]; p < nodeStart[x + 1]; p++) {
+        const cc = anchorOf[posRec[p]];
+        if (cc === 0 || stamp[cc] === no) continue;
         stamp[cc] = no;
         touched.push(cc);
       }
-      if (touched.length < (this.clean ? 2 : 1)) continue;
       for (const { n, limit } of perType) {
         let sum = 0;
         for (const cc of touched) sum += n[cc];
@@ -263,7 +275,7 @@ class Tiers {
     const { g, comp } = s;
     if (this.parent.length < g.maxNode + 1) this.parent = new Int32Array(g.maxNode + 1);
     const parent = this.parent;
-    for (let r = 0; r <= g.records; r++) parent[r] = comp[r];
+    parent.set(comp);
     for (let t = this.folded; t <= k; t++) for (const x of s.nodes[t]) parent[x] = x;
     const find = (x: number): number => {
       while (parent[x] !== x) {
