@@ -97,11 +97,9 @@ export async function readEdgeArrays(wh: Warehouse, sql: string, expected: numbe
       node = grow(node, (k) => new Int32Array(k));
       tier = grow(tier, (k) => new Uint8Array(k));
     }
-    for (let i = 0; i < a.length; i++) {
-      rec[n + i] = a[i];
-      node[n + i] = b[i];
-      tier[n + i] = t[i];
-    }
+    rec.set(a, n);
+    node.set(b, n);
+    tier.set(t, n);
     n += a.length;
   }
   return { rec: rec.subarray(0, n), node: node.subarray(0, n), tier: tier.subarray(0, n) };

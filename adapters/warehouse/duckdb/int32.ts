@@ -2,7 +2,7 @@
  * Columns of 32-bit integers in and out of DuckDB as data chunks: about five times faster than
  * row objects for the identity engine's edge pairs and labels (BENCHMARKS.md, Identity).
  */
-import { DuckDBDataChunk, INTEGER, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBDataChunk, INTEGER, type DuckDBAppender, type DuckDBConnection, type DuckDBVector } from '@duckdb/node-api';
 import { CdpError } from '../../../src/errors.js';
 import type { Relation } from '../../../src/warehouse/types.js';
 
@@ -10,25 +10,30 @@ import type { Relation } from '../../../src/warehouse/types.js';
 const CHUNK_ROWS = 2048;
 
 export async function* streamInt32On(conn: DuckDBConnection, sql: string): AsyncIterable<Int32Array[]> {
-  const result = await conn.stream(`select cast(columns(*) as integer) from (${sql}) as t`);
+  // A NULL fails the query itself, so every vector that arrives is fully valid and is copied whole.
+  const result = await conn.stream(
+    `select case when columns(*) is null then error('streamInt32: a column holds a NULL') else cast(columns(*) as integer) end from (${sql}) as t`);
   const width = result.columnCount;
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) return;
     const rows = chunk.rowCount;
     const columns: Int32Array[] = [];
-    for (let c = 0; c < width; c++) {
-      const vector = chunk.getColumnVector(c);
-      const out = new Int32Array(rows);
-      for (let i = 0; i < rows; i++) {
-        const v = vector.getItem(i);
-        if (v === null) throw new CdpError(`streamInt32: column ${result.columnName(c)} has a NULL`);
-        out[i] = v as number;
-      }
-      columns.push(out);
-    }
+    for (let c = 0; c < width; c++) columns.push(int32Items(chunk.getColumnVector(c), rows));
     yield columns;
   }
+}
+
+/**
+ * A copy of an INTEGER vector's values. The vector's own typed array (not part of the
+ * library's typed API, so checked before use) is copied at once; else value by value.
+ */
+function int32Items(vector: DuckDBVector, rows: number): Int32Array {
+  const items = (vector as unknown as { items?: unknown }).items;
+  if (items instanceof Int32Array && items.length === rows) return items.slice();
+  const out = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) out[i] = vector.getItem(i) as number;
+  return out;
 }
 
 export async function appendInt32On(conn: DuckDBConnection, table: Relation, batches: AsyncIterable<Int32Array[]>): Promise<number> {
