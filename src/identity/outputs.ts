@@ -32,13 +32,12 @@ export async function buildOutputs(
   const r = (x: Relation) => p.rel(x);
   const now = d.currentTimestamp();
   const run = p.lit(runId);
-  const prevRecords = (await existingKind(wh, target('source_records'))) === 'table' ? target('source_records') : undefined;
   const prevProfiles = (await existingKind(wh, target('profiles'))) === 'table' ? target('profiles') : undefined;
   const prevMerges = (await existingKind(wh, target('merges'))) === 'table' ? target('merges') : undefined;
 
-  const overlap = await p.create(p.work('overlap'), prevRecords && prevProfiles
-    ? `select f.comp, o.profile_id as old_id, count(*) as n from ${r(t.records)} rec join ${r(t.final)} f on f.rec_id = rec.rec_id\n` +
-      `join ${r(prevRecords)} o on o.source = rec.source and o.record_key = rec.record_key group by f.comp, o.profile_id`
+  const previous = await p.previousProfiles();
+  const overlap = await p.create(p.work('overlap'), previous && prevProfiles
+    ? `select f.comp, m.profile_id as old_id, count(*) as n from ${r(previous)} m join ${r(t.final)} f on f.rec_id = m.rec_id group by f.comp, m.profile_id`
     : `select cast(null as bigint) as comp, ${d.cast('null', 'text')} as old_id, cast(0 as bigint) as n from ${r(t.records)} where 1 = 0`);
   const home = await p.create(p.work('home'),
     `select old_id, comp from (select old_id, comp, row_number() over (partition by old_id order by n desc, comp) as rn from ${r(overlap)}) as h where rn = 1`);

@@ -4,13 +4,13 @@
  */
 import { createHash } from 'node:crypto';
 import { CdpError, EXIT_FAILURE } from '../errors.js';
-import { ensureSchema } from '../materializations/swap.js';
+import { ensureSchema, existingKind } from '../materializations/swap.js';
 import type { ColumnSpec, Dialect, Relation, RelationKind, Warehouse } from '../warehouse/types.js';
 import { blockedSql } from './blocklist.js';
 import { capOf, degreeCapSql } from './degree-caps.js';
 import { engineFor, INT32_MAX, loadInt32Columns, readEdgeArrays, type ComponentStats, type EngineName } from './components.js';
 import { isEmptySql, normalizeSql } from './normalize.js';
-import type { IdTypeSpec, IdentitySpec } from './spec.js';
+import { outputName, type IdTypeSpec, type IdentitySpec } from './spec.js';
 import { LIMIT_ROUNDS, resolveLocal } from './tiers-in-memory.js';
 
 export interface ResolvedSource {
@@ -216,7 +216,32 @@ export class IdentityPipeline {
       `select id_node, min(rec_id) as any_rec, min(updated_at) as first_seen, max(updated_at) as last_seen, count(*) as record_count\n` +
       `from ${this.rel(enc)} group by id_node`)));
 
+    // Each record's profile in the previous build, for stable IDs: one join on the text keys,
+    // made while the components are formed, so that the outputs join on record numbers.
+    const previous = this.work('previous_ids');
+    await this.ctx.wh.execute(this.d.drop(previous, 'table'));
+    this.deferred.push(() => (this.previousIds = this.previousProfileIds(records, previous)));
+
     return { records, classified: { values, ids, enc } };
+  }
+
+  private previousIds?: Promise<Relation | undefined>;
+
+  private async previousProfileIds(records: Relation, out: Relation): Promise<Relation | undefined> {
+    const prior: Relation = { schema: this.ctx.schema, name: outputName(this.ctx.spec.entity, 'source_records') };
+    if ((await existingKind(this.ctx.wh, prior)) !== 'table') return undefined;
+    return this.create(out, `select rec.rec_id, o.profile_id from ${this.rel(records)} rec\n` +
+      `join ${this.rel(prior)} o on o.source = rec.source and o.record_key = rec.record_key`);
+  }
+
+  /**
+   * (`rec_id`, `profile_id`): the profile each of this run's records had in the previous build
+   * of the outputs (none when there is no previous build).
+   */
+  previousProfiles(): Promise<Relation | undefined> {
+    this.startBackground();
+    if (!this.previousIds) throw new Error('previousProfiles() before extract()');
+    return this.previousIds;
   }
 
   /**
@@ -258,7 +283,7 @@ export class IdentityPipeline {
 
   /**
    * Work that can run alongside the pipeline's own steps, which do not read what it writes: the
-   * key check, the normalisation cache and the identifiers' statistics.
+   * key check, the normalisation cache, the identifiers' statistics and the previous profile IDs.
    */
   private deferred: (() => Promise<unknown>)[] = [];
   private background: Promise<unknown>[] = [];
