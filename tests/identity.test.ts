@@ -265,6 +265,29 @@ describe.each([duckdbTarget(), postgresTarget()])('identity graph on $name', (ta
     expect(outcome.summary.results[0].details).toMatchObject({ engine: 'sql' });
     expect(await withWarehouse(dir, (wh) => partition(wh))).toEqual(local);
   });
+
+  it.each(['local', 'sql'])('fails on a duplicate source key with the %s engine, leaving the outputs and no scratch table', async (engine) => {
+    writeFiles(dir, { 'models/identity/person.identity.yml': SPEC(engine) });
+    expect((await runCommand({ command: 'build', projectDir: dir, out: quiet })).exitCode).toBe(0);
+    const before = await withWarehouse(dir, (wh) => partition(wh));
+    writeFiles(dir, { 'seeds/contacts.csv': `${CONTACTS}c3,Z,zed@acme.io,,2026-01-20 00:00:00\n` });
+    try {
+      await runCommand({ command: 'seed', projectDir: dir, out: quiet });
+      const outcome = await runCommand({ command: 'run', projectDir: dir, out: quiet, select: ['person_identity'] });
+      expect(outcome.exitCode).toBe(1);
+      expect(outcome.summary.results[0]).toMatchObject({ status: 'error' });
+      expect(outcome.summary.results[0].message).toMatch(/identity source "contacts" has duplicate keys: c3 x2/);
+      const left = await withWarehouse(dir, async (wh) => ({
+        partition: await partition(wh),
+        scratch: (await wh.relations('analytics')).map((r) => r.name).filter((n) => n.includes('__cdp_')),
+      }));
+      expect(left.partition).toEqual(before);
+      expect(left.scratch).toEqual([]);
+    } finally {
+      writeFiles(dir, { 'seeds/contacts.csv': CONTACTS });
+      await runCommand({ command: 'seed', projectDir: dir, out: quiet });
+    }
+  });
 });
 
 /** Adversarial graphs as integer edge lists. */

@@ -112,28 +112,36 @@ export function restrictTo(g: LocalGraph, keep: (r: number) => boolean, maxTier:
   const parentRecord = new Int32Array(n + 1);
   for (let r = 1; r <= g.records; r++) if (localRecord[r]) parentRecord[localRecord[r]] = r;
 
-  const positions: number[] = [];
-  const nodes = new Set<number>();
+  // The kept positions, counted first and then listed, and their identifiers numbered in order.
+  const keeps = (p: number) => g.mark[p] === ACCEPTED && g.tierOf[g.posNode[p]] <= maxTier;
+  const localNode = new Int32Array(g.maxNode + 1);
+  let count = 0;
   for (let s = 1; s <= n; s++) {
     const r = parentRecord[s];
     for (let j = g.recStart[r]; j < g.recStart[r + 1]; j++) {
       const p = g.recPos[j];
-      if (g.mark[p] !== ACCEPTED || g.tierOf[g.posNode[p]] > maxTier) continue;
-      positions.push(p);
-      nodes.add(g.posNode[p]);
+      if (!keeps(p)) continue;
+      count++;
+      localNode[g.posNode[p]] = 1;
     }
   }
-  const sortedNodes = Int32Array.from(nodes).sort();
-  const localNode = new Map<number, number>();
-  sortedNodes.forEach((x, i) => localNode.set(x, n + 1 + i));
-  const maxNode = n + sortedNodes.length;
+  let maxNode = n;
+  for (let x = g.records + 1; x <= g.maxNode; x++) if (localNode[x]) localNode[x] = ++maxNode;
   const tierOf = new Uint8Array(maxNode + 1);
-  sortedNodes.forEach((x, i) => (tierOf[n + 1 + i] = g.tierOf[x]));
-  const rec = new Int32Array(positions.length);
-  const node = new Int32Array(positions.length);
-  positions.forEach((p, i) => {
-    rec[i] = localRecord[g.posRec[p]];
-    node[i] = localNode.get(g.posNode[p])!;
-  });
-  return { graph: buildGraph(n, maxNode, rec, node, Int32Array.from(positions), tierOf), parentRecord, localRecord };
+  for (let x = g.records + 1; x <= g.maxNode; x++) if (localNode[x]) tierOf[localNode[x]] = g.tierOf[x];
+  const positions = new Int32Array(count);
+  const rec = new Int32Array(count);
+  const node = new Int32Array(count);
+  let i = 0;
+  for (let s = 1; s <= n; s++) {
+    const r = parentRecord[s];
+    for (let j = g.recStart[r]; j < g.recStart[r + 1]; j++) {
+      const p = g.recPos[j];
+      if (!keeps(p)) continue;
+      positions[i] = p;
+      rec[i] = s;
+      node[i++] = localNode[g.posNode[p]];
+    }
+  }
+  return { graph: buildGraph(n, maxNode, rec, node, positions, tierOf), parentRecord, localRecord };
 }

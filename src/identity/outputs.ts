@@ -55,7 +55,7 @@ export async function buildOutputs(
   const { shared } = t;
   await p.create(staging('source_records'), `select rec.source, rec.record_key, a.profile_id, rec.rec_id as record_id from ${r(t.records)} rec\n` +
     `join ${r(t.final)} f on f.rec_id = rec.rec_id join ${r(assign)} a on a.comp = f.comp`);
-  // The accepted edges, once: the identifiers are grouped from them.
+  // The accepted edges, once: the identifiers a limit cut are counted again from them.
   const edgeKeys = await p.create(staging('edge_keys'), `select e.rec_id as record_id, e.id_node as identifier_id from ${r(t.edges)} e where ${acceptedEdge}`);
   // From the statistics of every encoded edge, gathered while the components were formed:
   // identifiers the degree caps shared have no accepted edge and are left out, and those that
@@ -63,10 +63,11 @@ export async function buildOutputs(
   // accepted edges all lie in one component, so any of its records gives the component.
   const idStats = await p.identifierStats();
   const lostEdges = `(select id_node from ${r(t.limitRejected)})`;
+  const without = (rel: Relation) => `not exists (select 1 from ${r(rel)} x where x.id_node = s.id_node)`;
   await p.create(staging('identifiers'),
     `select i.id_type, i.id_value, a.profile_id, g.first_seen, g.last_seen, g.record_count, g.id_node as identifier_id from (\n` +
     `  select id_node, any_rec, first_seen, last_seen, record_count from ${r(idStats)} s\n` +
-    `  where s.id_node not in (select id_node from ${r(shared)}) and s.id_node not in ${lostEdges}\n` +
+    `  where ${without(shared)} and ${without(t.limitRejected)}\n` +
     `  union all\n` +
     `  select k.identifier_id, min(k.record_id), min(rec.updated_at), max(rec.updated_at), count(*)\n` +
     `  from ${r(edgeKeys)} k join ${r(t.records)} rec on rec.rec_id = k.record_id where k.identifier_id in ${lostEdges}\n` +

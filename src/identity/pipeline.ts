@@ -154,7 +154,8 @@ export class IdentityPipeline {
       ` from ${this.rel(s.relation)}`).join('\nunion all\n') + `\n) as r`;
     const records = await this.numberedRecords(read);
     this.records = records;
-    // Checked alongside the next steps: a duplicate key fails the run before anything is installed.
+    // Checked alongside the next steps: a NULL or duplicate key fails the run before anything is
+    // installed (an error of a later step, if one comes first, is reported instead).
     this.deferred.push(() => this.assertKeys(records));
     const perSource = await this.ctx.wh.query<{ source: string; n: number }>(`select source, count(*) as n from ${this.rel(records)} group by source`);
     stats.records = perSource.reduce((sum, r) => sum + Number(r.n), 0);
@@ -257,7 +258,9 @@ export class IdentityPipeline {
     const rows = await this.create(this.work('record_rows'), read);
     const [{ n, hi }] = await this.ctx.wh.query<{ n: number; hi: number | null }>(`select count(*) as n, max(${position}) as hi from ${this.rel(rows)}`);
     if (Number(hi ?? -1) === Number(n) - 1) return this.createView(this.work('records'), `select *, ${position} + 1 as rec_id from ${this.rel(rows)}`);
-    return this.create(this.work('records'), `select *, row_number() over () as rec_id from ${this.rel(rows)}`);
+    const records = await this.create(this.work('records'), `select *, row_number() over () as rec_id from ${this.rel(rows)}`);
+    await this.ctx.wh.execute(this.d.drop(rows, 'table'));
+    return records;
   }
 
   /** The records table of this run, once extract() made it. */
@@ -305,7 +308,11 @@ export class IdentityPipeline {
   /** Waits for background work (starting it if nothing did); its failure fails the run. */
   async settle(): Promise<void> {
     this.startBackground();
-    for (const pending of this.background.splice(0)) await pending;
+    // Every job ends before anything is reported, so none outlives the run (or its scratch tables).
+    const outcomes = await Promise.allSettled(this.background);
+    this.background = [];
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /**

@@ -11,6 +11,8 @@ const CHUNK_ROWS = 2048;
 
 export async function* streamInt32On(conn: DuckDBConnection, sql: string): AsyncIterable<Int32Array[]> {
   // A NULL fails the query itself, so every vector that arrives is fully valid and is copied whole.
+  // (DuckDB expands the two COLUMNS(*) of one expression together, and evaluates error() only
+  // for the rows that reach its branch; the conformance tests check both.)
   const result = await conn.stream(
     `select case when columns(*) is null then error('streamInt32: a column holds a NULL') else cast(columns(*) as integer) end from (${sql}) as t`);
   const width = result.columnCount;
@@ -32,7 +34,11 @@ function int32Items(vector: DuckDBVector, rows: number): Int32Array {
   const items = (vector as unknown as { items?: unknown }).items;
   if (items instanceof Int32Array && items.length === rows) return items.slice();
   const out = new Int32Array(rows);
-  for (let i = 0; i < rows; i++) out[i] = vector.getItem(i) as number;
+  for (let i = 0; i < rows; i++) {
+    const v = vector.getItem(i);
+    if (v === null) throw new CdpError('streamInt32: a column holds a NULL');
+    out[i] = v as number;
+  }
   return out;
 }
 
