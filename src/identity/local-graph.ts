@@ -115,16 +115,17 @@ export function restrictTo(g: LocalGraph, keep: (r: number) => boolean, maxTier:
   // The kept positions, counted first and then listed, and their identifiers numbered in order.
   const keeps = (p: number) => g.mark[p] === ACCEPTED && g.tierOf[g.posNode[p]] <= maxTier;
   const localNode = new Int32Array(g.maxNode + 1);
-  let count = 0;
-  for (let s = 1; s <= n; s++) {
-    const r = parentRecord[s];
-    for (let j = g.recStart[r]; j < g.recStart[r + 1]; j++) {
-      const p = g.recPos[j];
-      if (!keeps(p)) continue;
-      count++;
-      localNode[g.posNode[p]] = 1;
+  const eachKept = (visit: (s: number, p: number) => void) => {
+    for (let s = 1; s <= n; s++) {
+      const r = parentRecord[s];
+      for (let j = g.recStart[r]; j < g.recStart[r + 1]; j++) if (keeps(g.recPos[j])) visit(s, g.recPos[j]);
     }
-  }
+  };
+  let count = 0;
+  eachKept((_, p) => {
+    count++;
+    localNode[g.posNode[p]] = 1;
+  });
   let maxNode = n;
   for (let x = g.records + 1; x <= g.maxNode; x++) if (localNode[x]) localNode[x] = ++maxNode;
   const tierOf = new Uint8Array(maxNode + 1);
@@ -133,15 +134,10 @@ export function restrictTo(g: LocalGraph, keep: (r: number) => boolean, maxTier:
   const rec = new Int32Array(count);
   const node = new Int32Array(count);
   let i = 0;
-  for (let s = 1; s <= n; s++) {
-    const r = parentRecord[s];
-    for (let j = g.recStart[r]; j < g.recStart[r + 1]; j++) {
-      const p = g.recPos[j];
-      if (!keeps(p)) continue;
-      positions[i] = p;
-      rec[i] = s;
-      node[i++] = localNode[g.posNode[p]];
-    }
-  }
+  eachKept((s, p) => {
+    positions[i] = p;
+    rec[i] = s;
+    node[i++] = localNode[g.posNode[p]];
+  });
   return { graph: buildGraph(n, maxNode, rec, node, positions, tierOf), parentRecord, localRecord };
 }
