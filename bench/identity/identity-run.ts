@@ -154,7 +154,7 @@ function splitResolve(events: StatementEvent[], entity: string, resolveStart: nu
   const name = (n: string) => `${entity}__cdp_${n}"`;
   // The local engine's tiers run in this process: from the read of the integer edges to the
   // load of the record labels, which the report shows as components (limit tiers then ~0).
-  const read = events.find((e) => /^\s*select rec_id, id_node, case id_type/i.test(e.sql));
+  const read = events.find((e) => /^\s*select rec_id, id_node, tier from/i.test(e.sql));
   const loaded = events.find((e) => e.sql.startsWith('append int32 into') && e.sql.includes(name('comp')));
   if (read && loaded) return { encode: read.start - resolveStart, components: loaded.end - read.start };
   const firstTier = events.find((e) => e.sql.includes(name('rej_limit')));

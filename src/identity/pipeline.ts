@@ -38,8 +38,8 @@ export interface PipelineContext {
  * value of this run (`id_type`, `raw_value`, `n` occurrences) with its normalisation outcome
  * (`id_value`, `reason`: invalid, blocklist or NULL, and whether this run normalised it,
  * `fresh`); `ids` numbers the accepted normalised values (`id_node`); `enc` holds every accepted
- * (record, identifier column) row as integers (`rec_id`, `id_node`, plus `id_type` and the
- * record's `updated_at`).
+ * (record, identifier column) row as integers (`rec_id`, `id_node`, plus `id_type`, its `tier`
+ * and the record's `updated_at`).
  */
 export interface Classified {
   values: Relation;
@@ -208,7 +208,7 @@ export class IdentityPipeline {
       `select v.id_type, v.raw_value, i.id_node from ${this.rel(values)} v\n` +
       `join ${this.rel(ids)} i on i.id_type = v.id_type and i.id_value = v.id_value where v.reason is null`);
     const enc = await this.create(this.work('enc'),
-      `select r.rec_id, x.id_node, r.id_type, r.updated_at from (\n${this.rawRows(withIds.map(({ k }) => k))}\n) as r\n` +
+      `select r.rec_id, x.id_node, r.id_type, r.tier, r.updated_at from (\n${this.rawRows(withIds.map(({ k }) => k))}\n) as r\n` +
       `join ${this.rel(nodes)} x on x.id_type = r.id_type and x.raw_value = r.raw_value`);
 
     const idStats = this.work('id_stats');
@@ -267,7 +267,7 @@ export class IdentityPipeline {
   private records?: Relation;
 
   /**
-   * One row (`rec_id`, `id_type`, `raw_value`, `updated_at`) per record and identifier column of the given
+   * One row (`rec_id`, `id_type`, `tier` (the type's position in the spec), `raw_value`, `updated_at`) per record and identifier column of the given
    * types (spec positions; default: all) with a non-empty raw value: the records table, unpivoted.
    */
   rawRows(types?: number[]): string {
@@ -275,7 +275,7 @@ export class IdentityPipeline {
     types ??= spec.idTypes.map((_, k) => k);
     const records = this.records;
     if (!records) throw new Error('rawRows() before extract()');
-    return types.map((k) => `select rec_id, ${this.lit(spec.idTypes[k].name)} as id_type, ${rawColumn(k)} as raw_value, updated_at from ${this.rel(records)}\n` +
+    return types.map((k) => `select rec_id, ${this.lit(spec.idTypes[k].name)} as id_type, ${k} as tier, ${rawColumn(k)} as raw_value, updated_at from ${this.rel(records)}\n` +
       `  where ${rawColumn(k)} is not null and not (${isEmptySql(rawColumn(k), this.d)})`).join('\nunion all\n');
   }
 
@@ -554,12 +554,11 @@ export class IdentityPipeline {
     if (Math.max(recordCount, size.maxNode) > INT32_MAX) {
       throw new CdpError(`identity graph too large for the local engine (${size.maxNode} node numbers)`, { exitCode: EXIT_FAILURE, hint: 'set engine: sql in the identity spec' });
     }
-    const tierOf = `case id_type ${spec.idTypes.map((t, i) => `when ${this.lit(t.name)} then ${i}`).join(' ')} end`;
     // Started before the read: the work is a chain of statements, and each next one needs this
     // thread, which the tiers below keep busy for seconds. The read gives the chain the turns it
     // needs to reach its long statement, which then runs beside the tiers.
     this.startBackground();
-    const all = await readEdgeArrays(wh, `select rec_id, id_node, ${tierOf} as tier from ${this.rel(enc)}`, size.edges);
+    const all = await readEdgeArrays(wh, `select rec_id, id_node, tier from ${this.rel(enc)}`, size.edges);
     const result = resolveLocal(recordCount, all, spec.idTypes.map((t) => ({ limit: t.limit })), spec.idTypes.map(capOf));
     const sharedNodes: number[] = [];
     for (let x = 0; x < result.shared.length; x++) if (result.shared[x]) sharedNodes.push(x);
