@@ -53,6 +53,8 @@ export interface PipelineStats {
   raw_identifiers: number;
   /** Distinct identifier values normalised in this run (the rest came from the cache). */
   normalised_values?: number;
+  /** Distinct identifier values whose outcome came from the cache. */
+  cached_values?: number;
   empty_values: number;
   edges: number;
   rejected: Record<string, number>;
@@ -357,8 +359,10 @@ export class IdentityPipeline {
       for (const r of [c.meta, c.values, ...c.legacy]) await wh.execute(this.d.drop(r, 'table'));
       await wh.execute(this.d.createTableAs(c.values, outcomes));
       stats.normalised_values = await this.count(`select 1 from ${this.rel(values)}`);
+      stats.cached_values = 0;
     } else {
       stats.normalised_values = await this.count(`select 1 from ${this.rel(values)} where fresh`);
+      stats.cached_values = (await this.count(`select 1 from ${this.rel(values)}`)) - stats.normalised_values;
       await wh.execute(this.d.drop(c.meta, 'table'));
       await wh.execute(`delete from ${this.rel(c.values)} m where not exists (select 1 from ${this.rel(values)} v where v.id_type = m.id_type and v.raw_value = m.raw_value)`);
       if (stats.normalised_values > 0) await wh.execute(`insert into ${this.rel(c.values)} (id_type, raw_value, id_value, reason)\n${outcomes} where fresh`);

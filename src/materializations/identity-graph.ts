@@ -70,7 +70,7 @@ export const identityGraph: Materialization = {
       const rejected = Object.entries(stats.rejected).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
       return {
         rows: out.profiles,
-        message: `${out.profiles} profiles from ${stats.records} records (${stats.normalised_values} identifier values normalised, the rest cached); ${stats.edges} edges, engine ${stats.engine} (${stats.rounds} round${stats.rounds === 1 ? '' : 's'}), largest ${out.largest} records; rejected: ${rejected}; ${out.merged} merged, ${out.split} split`,
+        message: `${out.profiles} profiles from ${stats.records} records (${stats.normalised_values} identifier values normalised${stats.cached_values ? `, ${stats.cached_values} from the cache` : ''}); ${stats.edges} edges, engine ${stats.engine} (${stats.rounds} round${stats.rounds === 1 ? '' : 's'}), largest ${out.largest} records; rejected: ${rejected}; ${out.merged} merged, ${out.split} split`,
         details: { ...stats, merged: out.merged, split: out.split },
       };
     } catch (err) {
