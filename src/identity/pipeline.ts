@@ -76,6 +76,9 @@ export function cacheSpecHash(spec: IdentitySpec, sources: ResolvedSource[]): st
   return createHash('sha256').update(JSON.stringify({ types: spec.idTypes, sources: sources.map((s) => [s.name, s.ids]), defaults: spec.blocklistDefaults, v: 3 })).digest('hex');
 }
 
+/** Stands for a result of extract() asked for before it ran. */
+const beforeExtract = (): Promise<never> => Promise.reject(new Error('identity pipeline: extract() has not run'));
+
 /** The records table's column holding the raw values of the spec's k-th identifier type. */
 const rawColumn = (k: number) => `raw_${k}`;
 
@@ -213,39 +216,33 @@ export class IdentityPipeline {
       `select r.rec_id, x.id_node, r.id_type, r.tier, r.updated_at from (\n${this.rawRows(withIds.map(({ k }) => k))}\n) as r\n` +
       `join ${this.rel(nodes)} x on x.id_type = r.id_type and x.raw_value = r.raw_value`);
 
-    const idStats = this.work('id_stats');
-    await this.ctx.wh.execute(this.d.drop(idStats, 'table'));
-    this.deferred.push(() => (this.idStats = this.create(idStats,
+    this.identifierStats = this.defer(() => this.create(this.work('id_stats'),
       `select id_node, min(rec_id) as any_rec, min(updated_at) as first_seen, max(updated_at) as last_seen, count(*) as record_count\n` +
-      `from ${this.rel(enc)} group by id_node`)));
-
-    // Each record's profile in the previous build, for stable IDs: one join on the text keys,
-    // made while the components are formed, so that the outputs join on record numbers.
-    const previous = this.work('previous_ids');
-    await this.ctx.wh.execute(this.d.drop(previous, 'table'));
-    this.deferred.push(() => (this.previousIds = this.previousProfileIds(records, previous)));
+      `from ${this.rel(enc)} group by id_node`));
+    // One join on the text keys, made while the components are formed, so that the outputs
+    // join on record numbers.
+    this.previousProfiles = this.defer(async () => {
+      const prior: Relation = { schema: this.ctx.schema, name: outputName(spec.entity, 'source_records') };
+      if ((await existingKind(this.ctx.wh, prior)) !== 'table') return undefined;
+      return this.create(this.work('previous_ids'), `select rec.rec_id, o.profile_id from ${this.rel(records)} rec\n` +
+        `join ${this.rel(prior)} o on o.source = rec.source and o.record_key = rec.record_key`);
+    });
 
     return { records, classified: { values, ids, enc } };
   }
 
-  private previousIds?: Promise<Relation | undefined>;
-
-  private async previousProfileIds(records: Relation, out: Relation): Promise<Relation | undefined> {
-    const prior: Relation = { schema: this.ctx.schema, name: outputName(this.ctx.spec.entity, 'source_records') };
-    if ((await existingKind(this.ctx.wh, prior)) !== 'table') return undefined;
-    return this.create(out, `select rec.rec_id, o.profile_id from ${this.rel(records)} rec\n` +
-      `join ${this.rel(prior)} o on o.source = rec.source and o.record_key = rec.record_key`);
-  }
+  /**
+   * Per identifier, over all its encoded edges (the degree caps and limits come later):
+   * `any_rec` (its smallest record), `first_seen`, `last_seen` and `record_count`. The
+   * identifiers output corrects the few identifiers that lose edges to a limit.
+   */
+  identifierStats: () => Promise<Relation> = beforeExtract;
 
   /**
    * (`rec_id`, `profile_id`): the profile each of this run's records had in the previous build
-   * of the outputs (none when there is no previous build).
+   * of the outputs, for stable IDs (undefined when there is no previous build).
    */
-  previousProfiles(): Promise<Relation | undefined> {
-    this.startBackground();
-    if (!this.previousIds) throw new Error('previousProfiles() before extract()');
-    return this.previousIds;
-  }
+  previousProfiles: () => Promise<Relation | undefined> = beforeExtract;
 
   /**
    * The records of this run numbered 1..n (`rec_id`) in the order the sources are read: sorting
@@ -269,8 +266,9 @@ export class IdentityPipeline {
   private records?: Relation;
 
   /**
-   * One row (`rec_id`, `id_type`, `tier` (the type's position in the spec), `raw_value`, `updated_at`) per record and identifier column of the given
-   * types (spec positions; default: all) with a non-empty raw value: the records table, unpivoted.
+   * The records table, unpivoted: one row (`rec_id`, `id_type`, `tier` (the type's position in
+   * the spec), `raw_value`, `updated_at`) per record and identifier column of the given types
+   * (spec positions; default: all) with a non-empty raw value.
    */
   rawRows(types?: number[]): string {
     const { spec } = this.ctx;
@@ -292,7 +290,19 @@ export class IdentityPipeline {
    */
   private deferred: (() => Promise<unknown>)[] = [];
   private background: Promise<unknown>[] = [];
-  private idStats?: Promise<Relation>;
+
+  /**
+   * Registers background work whose result a later step needs; the function returned starts
+   * the background work if nothing has yet, and gives that result.
+   */
+  private defer<T>(job: () => Promise<T>): () => Promise<T> {
+    let result: Promise<T> | undefined;
+    this.deferred.push(() => (result = job()));
+    return () => {
+      this.startBackground();
+      return result!;
+    };
+  }
 
   /**
    * Starts the deferred work. The local engine calls it as it hands the tiers to the process,
@@ -315,17 +325,6 @@ export class IdentityPipeline {
     this.background = [];
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
-  }
-
-  /**
-   * Per identifier, over all its encoded edges (the degree caps and limits come later):
-   * `any_rec` (its smallest record), `first_seen`, `last_seen` and `record_count`. The
-   * identifiers output corrects the few identifiers that lose edges to a limit.
-   */
-  identifierStats(): Promise<Relation> {
-    this.startBackground();
-    if (!this.idStats) throw new Error('identifierStats() before extract()');
-    return this.idStats;
   }
 
   private cacheTables(): { values: Relation; meta: Relation; legacy: Relation[] } {
@@ -361,8 +360,10 @@ export class IdentityPipeline {
       stats.normalised_values = await this.count(`select 1 from ${this.rel(values)}`);
       stats.cached_values = 0;
     } else {
-      stats.normalised_values = await this.count(`select 1 from ${this.rel(values)} where fresh`);
-      stats.cached_values = (await this.count(`select 1 from ${this.rel(values)}`)) - stats.normalised_values;
+      const [counts] = await wh.query<{ fresh: number; cached: number }>(
+        `select count(case when fresh then 1 end) as fresh, count(case when not fresh then 1 end) as cached from ${this.rel(values)}`);
+      stats.normalised_values = Number(counts.fresh);
+      stats.cached_values = Number(counts.cached);
       await wh.execute(this.d.drop(c.meta, 'table'));
       await wh.execute(`delete from ${this.rel(c.values)} m where not exists (select 1 from ${this.rel(values)} v where v.id_type = m.id_type and v.raw_value = m.raw_value)`);
       if (stats.normalised_values > 0) await wh.execute(`insert into ${this.rel(c.values)} (id_type, raw_value, id_value, reason)\n${outcomes} where fresh`);
