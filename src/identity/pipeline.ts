@@ -360,10 +360,8 @@ export class IdentityPipeline {
       stats.normalised_values = await this.count(`select 1 from ${this.rel(values)}`);
       stats.cached_values = 0;
     } else {
-      const [counts] = await wh.query<{ fresh: number; cached: number }>(
-        `select count(case when fresh then 1 end) as fresh, count(case when not fresh then 1 end) as cached from ${this.rel(values)}`);
-      stats.normalised_values = Number(counts.fresh);
-      stats.cached_values = Number(counts.cached);
+      stats.normalised_values = await this.count(`select 1 from ${this.rel(values)} where fresh`);
+      stats.cached_values = await this.count(`select 1 from ${this.rel(values)} where not fresh`);
       await wh.execute(this.d.drop(c.meta, 'table'));
       await wh.execute(`delete from ${this.rel(c.values)} m where not exists (select 1 from ${this.rel(values)} v where v.id_type = m.id_type and v.raw_value = m.raw_value)`);
       if (stats.normalised_values > 0) await wh.execute(`insert into ${this.rel(c.values)} (id_type, raw_value, id_value, reason)\n${outcomes} where fresh`);
